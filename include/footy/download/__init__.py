@@ -1,0 +1,58 @@
+"""Clip download: URL policy (allow-list, no private addresses, checked redirects) and a
+yt-dlp based fetch that returns a probed, hashed, gate-checked local file."""
+
+from footy.download.fetch import (
+    DEFAULT_FORMAT,
+    DEFAULT_MAX_BYTES,
+    ClipDownloadError,
+    ClipForbiddenError,
+    ClipNotFoundError,
+    ClipTooLargeError,
+    CorruptClipError,
+    DownloadedFile,
+    DownloadFailedError,
+    DownloadProgress,
+    DownloadTimeoutError,
+    Gate,
+    GateRejectedError,
+    VideoProbe,
+    classify_error,
+    download,
+    probe_video,
+    sha256_file,
+)
+from footy.download.urls import (
+    DEFAULT_ALLOWED_HOSTS,
+    ENV_ALLOW_PRIVATE,
+    ENV_ALLOWED_HOSTS,
+    HostResolutionError,
+    UrlPolicy,
+    UrlRejectedError,
+)
+
+__all__ = [
+    "DEFAULT_ALLOWED_HOSTS",
+    "DEFAULT_FORMAT",
+    "DEFAULT_MAX_BYTES",
+    "ENV_ALLOWED_HOSTS",
+    "ENV_ALLOW_PRIVATE",
+    "ClipDownloadError",
+    "ClipForbiddenError",
+    "ClipNotFoundError",
+    "ClipTooLargeError",
+    "CorruptClipError",
+    "DownloadFailedError",
+    "DownloadProgress",
+    "DownloadTimeoutError",
+    "DownloadedFile",
+    "Gate",
+    "GateRejectedError",
+    "HostResolutionError",
+    "UrlPolicy",
+    "UrlRejectedError",
+    "VideoProbe",
+    "classify_error",
+    "download",
+    "probe_video",
+    "sha256_file",
+]

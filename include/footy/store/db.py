@@ -1,0 +1,96 @@
+"""Connection, collection names and indexes."""
+
+from __future__ import annotations
+
+import os
+
+from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient
+from pymongo.database import Database
+from pymongo.errors import PyMongoError
+
+from footy.errors import ConfigError, TransientError
+
+FIXTURES_STAGING = "fixtures_staging"
+FIXTURES_ACTIVE = "fixtures_active"
+FIXTURES_COMPLETED = "fixtures_completed"
+GOALS = "goals"
+VIDEOS = "videos"
+CLAIMS = "claims"
+
+DEFAULT_DB_NAME = "footy"
+
+# Timeouts on every call: a stalled database must fail a task, not hang it.
+CLIENT_OPTIONS = {
+    "serverSelectionTimeoutMS": 5_000,
+    "connectTimeoutMS": 5_000,
+    "socketTimeoutMS": 30_000,
+    "retryWrites": False,  # FerretDB does not support retryable writes
+    "tz_aware": True,
+}
+
+_FIXTURE_INDEXES = [
+    IndexModel([("fixture.timestamp", ASCENDING)], name="kickoff"),
+    IndexModel([("fixture.status.short", ASCENDING)], name="status"),
+]
+
+INDEXES: dict[str, list[IndexModel]] = {
+    FIXTURES_STAGING: _FIXTURE_INDEXES,
+    FIXTURES_ACTIVE: _FIXTURE_INDEXES,
+    FIXTURES_COMPLETED: _FIXTURE_INDEXES,
+    GOALS: [
+        IndexModel([("fixture_id", ASCENDING)], name="fixture"),
+        IndexModel([("status", ASCENDING)], name="status"),
+        IndexModel([("processing_status.completed", ASCENDING)], name="completed"),
+    ],
+    VIDEOS: [
+        IndexModel(
+            [("goal_id", ASCENDING), ("source", ASCENDING), ("source_id", ASCENDING)],
+            name="goal_source_unique",
+            unique=True,
+        ),
+        IndexModel([("goal_id", ASCENDING), ("state", ASCENDING)], name="goal_state"),
+    ],
+    CLAIMS: [
+        IndexModel(
+            [("stage", ASCENDING), ("goal_id", ASCENDING), ("attempt", DESCENDING)],
+            name="latest_attempt",
+        ),
+    ],
+}
+
+
+class StoreError(TransientError):
+    """The database refused or could not complete an operation we rely on."""
+
+
+def db_name_from_env() -> str:
+    return os.environ.get("FOOTY_MONGO_DB", DEFAULT_DB_NAME)
+
+
+def connect(uri: str | None = None, db_name: str | None = None) -> Database:
+    """A database handle from an explicit URI or ``$MONGO_URI`` (outside Airflow).
+
+    Inside Airflow the connection comes from the ``mongo_default`` connection instead.
+    """
+    uri = uri or os.environ.get("MONGO_URI")
+    if not uri:
+        raise ConfigError("no MongoDB URI: set MONGO_URI (or use the mongo_default connection)")
+    client: MongoClient = MongoClient(uri, **CLIENT_OPTIONS)
+    return client[db_name or db_name_from_env()]
+
+
+def ensure_indexes(db: Database) -> None:
+    """Create every index explicitly and check it exists; fail loudly otherwise.
+
+    Creating an existing index with the same definition is a no-op, so this runs at the
+    start of every task that writes.
+    """
+    for collection, models in INDEXES.items():
+        try:
+            db[collection].create_indexes(models)
+            present = set(db[collection].index_information())
+        except PyMongoError as exc:
+            raise StoreError(f"creating indexes on {collection!r} failed: {exc}") from exc
+        missing = {m.document["name"] for m in models} - present
+        if missing:
+            raise StoreError(f"indexes {sorted(missing)} on {collection!r} were not created")
