@@ -416,6 +416,10 @@ def classify_error(exc: BaseException, url: str, messages: list[str] | None = No
         if isinstance(cur, GeoRestrictedError):
             return ClipForbiddenError(f"geo-blocked: {url}: {cur}")
     for cur in chain:
+        if isinstance(cur, urllib3.exceptions.NewConnectionError) and "timed out" not in str(cur):
+            # urllib3 derives NewConnectionError from ConnectTimeoutError; a refused or
+            # unreachable connection is not a timeout.
+            return DownloadFailedError(f"{url}: {cur}")
         if isinstance(cur, TimeoutError | socket.timeout | urllib3.exceptions.TimeoutError):
             return DownloadTimeoutError(f"{url}: {cur}")
     text = " | ".join([str(e) for e in chain] + list(messages or ())).lower()

@@ -27,7 +27,10 @@ LEASE = timedelta(minutes=5)
 
 def _seed_goals(db):
     db[GOALS].insert_many(
-        [{"_id": g, "fixture_id": 100, "processing_status": new_processing_status()} for g in GOAL_IDS]
+        [
+            {"_id": g, "fixture_id": 100, "processing_status": new_processing_status()}
+            for g in GOAL_IDS
+        ]
     )
 
 
