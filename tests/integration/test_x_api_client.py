@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
 from footy.errors import PayloadError, TransientError
 from footy.sources import GoalQuery, create_source
 from footy.sources.query import build_query
@@ -99,7 +100,7 @@ class FakeX:
 @pytest.fixture
 def fake() -> Iterator[FakeX]:
     fx = FakeX()
-    thread = threading.Thread(target=fx.server.serve_forever, daemon=True)
+    thread = threading.Thread(target=fx.server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield fx
     fx.server.shutdown()

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from footy.sources.base import Candidate
 from footy.sources.gates import (
     LOW_RESOLUTION,

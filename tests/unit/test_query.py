@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from footy.errors import ConfigError
 from footy.sources.base import GoalQuery
 from footy.sources.query import (
