@@ -47,6 +47,7 @@ import importlib
 import json
 import logging
 import pkgutil
+import socket
 import sys
 import threading
 import time
@@ -82,6 +83,7 @@ class StandinRequest:
     body: bytes
     world: World
     query_all: dict[str, list[str]] = field(default_factory=dict)
+    fault: Fault | None = None  # the fault taken by this request, if any
 
 
 @dataclass
@@ -123,7 +125,8 @@ def register(method: str, path_prefix: str, handler: Handler) -> None:
 
 def register_fault(kind: str,
                    builder: Callable[[StandinRequest, Fault], StandinResponse | None]) -> None:
-    """Add a fault kind: ``builder`` returns the response to send instead (None = normal)."""
+    """Add a fault kind: ``builder`` returns the response to send instead, or None to let the
+    route answer (it sees the fault as ``req.fault``)."""
     _FAULT_KINDS[kind] = builder
 
 
@@ -346,7 +349,7 @@ class _Handler(BaseHTTPRequestHandler):
         resp: StandinResponse | None = None
         fault = None
         if not parts.path.startswith("/_standin/"):
-            fault = world.take_fault(parts.path)
+            fault = req.fault = world.take_fault(parts.path)
             if fault is not None:
                 resp = _fault_response(req, fault)
         if resp is None:
@@ -370,18 +373,21 @@ class _Handler(BaseHTTPRequestHandler):
         if resp.close:
             self.close_connection = True
             try:
-                self.connection.shutdown(2)
+                self.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
             return
-        self.send_response(resp.status)
-        self.send_header("Content-Type", resp.content_type)
-        self.send_header("Content-Length", str(len(resp.body)))
-        for key, value in resp.headers.items():
-            self.send_header(key, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(resp.body)
+        try:
+            self.send_response(resp.status)
+            self.send_header("Content-Type", resp.content_type)
+            self.send_header("Content-Length", str(len(resp.body)))
+            for key, value in resp.headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(resp.body)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test)
+            self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _dispatch
 
