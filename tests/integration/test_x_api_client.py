@@ -261,6 +261,7 @@ def test_truncated_ids_and_videoless_posts_are_rejected_not_errors(fake: FakeX) 
         "1900000000000000009": ("no_mp4_variant",),
     }
     assert all(r.post_url.startswith("https://x.com/i/status/") for r in result.rejected)
+    assert result.newest_id == "1900000000000000009"  # the 20-digit id does not count
 
 
 def test_pagination_follows_next_token_up_to_page_limit(fake: FakeX) -> None:

@@ -393,10 +393,12 @@ class XApiSource:
             body, rate = self._get(page_params)
             page = parse_page(body)
             pages += 1
-            newest = _max_id(newest, page.newest_id)
+            for tid in [page.newest_id, *(str(t["id"]) for t in page.tweets)]:
+                # Only well-formed ids move since_id: a 20-digit garbage id would skip all.
+                if tid is not None and not check_id(SOURCE_NAME, tid, DEFAULT_GATES):
+                    newest = _max_id(newest, tid)
             for tweet in page.tweets:
                 tid = str(tweet["id"])
-                newest = _max_id(newest, tid)
                 if tid in seen:
                     continue
                 seen.add(tid)
