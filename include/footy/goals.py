@@ -88,9 +88,15 @@ class GoalObservation:
         return f"{self.elapsed}+{self.extra}'" if self.extra else f"{self.elapsed}'"
 
 
+_TRANSLIT = str.maketrans({"Ø": "O", "ø": "o", "ß": "ss", "Æ": "AE", "æ": "ae", "Ł": "L",
+                           "ł": "l", "Đ": "D", "đ": "d", "Þ": "Th", "þ": "th", "ı": "i",
+                           "Œ": "OE", "œ": "oe"})
+
+
 def slugify(text: str) -> str:
     """Accent-free lowercase ``a-z0-9`` words joined by ``-`` (no dots: MongoDB-safe)."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    ascii_text = unicodedata.normalize("NFKD", text.translate(_TRANSLIT))
+    ascii_text = ascii_text.encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 

@@ -10,8 +10,9 @@ Like the real API: the envelope is ``{"get", "parameters", "errors", "results", 
 ``x-apisports-key`` must be non-empty and, when ``settings["api_key"]`` is set, equal to it.
 
 Fault kinds added here: ``errors200_token``, ``errors200_ratelimit``, ``errors200_plan``,
-``errors200_access``, ``errors200_requests`` (errors-in-200 envelopes) and ``remaining0``
-(normal answer with ``X-RateLimit-Remaining: 0``).
+``errors200_access``, ``errors200_requests`` (errors-in-200 envelopes), ``remaining0``
+(normal answer with ``X-RateLimit-Remaining: 0``) and ``corrupt`` (normal answer with the
+dotted ``field`` of ``response[index]`` deleted, or set to ``value``: a malformed fixture).
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ def _rate_headers(world: World, remaining_minute: int | None = None) -> dict[str
 def envelope(req: StandinRequest, response: list[Any], *, errors: Any = None,
              page: int = 1, total: int = 1) -> StandinResponse:
     remaining = 0 if req.fault is not None and req.fault.kind == "remaining0" else None
+    if req.fault is not None and req.fault.kind == "corrupt" and response:
+        _corrupt(response, req.fault)
     body = {
         "get": req.path.lstrip("/"),
         "parameters": req.query,
@@ -69,6 +72,22 @@ def envelope(req: StandinRequest, response: list[Any], *, errors: Any = None,
         "response": response,
     }
     return StandinResponse.json_body(body, headers=_rate_headers(req.world, remaining))
+
+
+def _corrupt(response: list[Any], fault: Fault) -> None:
+    """Delete (or with ``value`` replace) the dotted ``field`` of ``response[index]``."""
+    index = int(fault.options.get("index", 0))
+    if index >= len(response):
+        return
+    *parents, last = str(fault.options.get("field", "fixture.status.short")).split(".")
+    node = response[index]
+    for part in parents:
+        node = node.get(part) if isinstance(node, dict) else None
+    if isinstance(node, dict):
+        if "value" in fault.options:
+            node[last] = fault.options["value"]
+        else:
+            node.pop(last, None)
 
 
 def refuse(req: StandinRequest, key: str, text: str | None = None) -> StandinResponse:
@@ -169,3 +188,4 @@ for _kind, _key in (("errors200_token", "token"), ("errors200_ratelimit", "rateL
                     ("errors200_requests", "requests")):
     register_fault(_kind, _errors200(_key))
 register_fault("remaining0", lambda req, fault: None)
+register_fault("corrupt", lambda req, fault: None)
