@@ -13,7 +13,7 @@ from footy.sources import GoalQuery
 from footy.sources.gates import check
 from footy.sources.x_api import XApiSource, XAuthError, XRateLimitedError
 from footy.standin.server import start_in_thread
-from footy.standin.x_api import SEARCH_PATH, find_clip
+from footy.standin.x_api import SEARCH_PATH, find_clip, scenario_clips
 
 pytestmark = pytest.mark.integration
 
@@ -210,3 +210,34 @@ def test_invalid_max_results_is_400(standin) -> None:
     )
     assert resp.status_code == 400
     assert resp.json()["title"] == "Invalid Request"
+
+
+def test_bundled_test_matchday_clips() -> None:
+    handle = start_in_thread("test_matchday", paused_at=100)  # Haaland scored at t=71
+    try:
+        kickoff = handle.world.base_time + timedelta(seconds=60)
+        haaland = GoalQuery(
+            goal_id="2001_50_1100_Normal Goal_1",
+            fixture_id=2001,
+            scorer_name="E. Haaland",
+            team_name="Manchester City",
+            goal_time=kickoff + timedelta(seconds=11),
+            minute=12,
+        )
+        result = XApiSource(handle.url, "any-token", timeout=2.0).search(haaland)
+        assert [r.reasons for r in result.rejected] == [("truncated_id",)]
+        verdicts = {c.text: check(c, haaland.goal_time) for c in result.candidates}
+        assert verdicts == {
+            "HAALAND! Man City 1-0 Arsenal": [],
+            "Erling Haaland opens the scoring #MCIARS": [],
+            "Haaland goal from behind the net": [],
+            "haaland!!! from the stands": ["portrait"],
+            "Haaland 1-0 (short)": ["too_short"],
+            "Haaland goal 360p": ["low_resolution"],
+        }
+        # Every clip of the scenario names a renderable ClipSpec.
+        clips = scenario_clips(handle.world)
+        assert len(clips) == 20
+        assert all(c.clip_spec().scene >= 1 for c in clips)
+    finally:
+        handle.stop()
