@@ -19,13 +19,22 @@ from footy.store import connect, ensure_indexes
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Airflow reads its configuration at import: point it at a throw-away home before any import.
+os.environ.setdefault("AIRFLOW_HOME", str(ROOT / ".footy" / "airflow-test"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
+os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(ROOT / "plugins"))
+
 
 @pytest.fixture(scope="session")
 def mongo_uri() -> str:
-    if uri := os.environ.get("MONGO_URI"):
-        return uri
-    subprocess.run([str(ROOT / "scripts" / "service"), "start", "ferretdb"], check=True)
-    return f"mongodb://127.0.0.1:{os.environ.get('FOOTY_FERRETDB_PORT', '27117')}/"
+    uri = os.environ.get("MONGO_URI")
+    if not uri:
+        subprocess.run([str(ROOT / "scripts" / "service"), "start", "ferretdb"], check=True)
+        uri = f"mongodb://127.0.0.1:{os.environ.get('FOOTY_FERRETDB_PORT', '27117')}/"
+    # Airflow code under test (sensors, triggers) finds the database through mongo_default.
+    os.environ["AIRFLOW_CONN_MONGO_DEFAULT"] = uri.replace("mongodb://", "mongo://", 1)
+    return uri
 
 
 @pytest.fixture

@@ -79,18 +79,36 @@ def connect(uri: str | None = None, db_name: str | None = None) -> Database:
     return client[db_name or db_name_from_env()]
 
 
-def ensure_indexes(db: Database) -> None:
-    """Create every index explicitly and check it exists; fail loudly otherwise.
+def _same_definition(model: IndexModel, existing: dict) -> bool:
+    wanted = model.document
+    keys = [(field, int(direction)) for field, direction in existing["key"]]
+    return keys == list(wanted["key"].items()) and bool(existing.get("unique")) == bool(
+        wanted.get("unique")
+    )
 
-    Creating an existing index with the same definition is a no-op, so this runs at the
-    start of every task that writes.
+
+def ensure_indexes(db: Database) -> None:
+    """Create every index explicitly and check it exists as defined; fail loudly otherwise.
+
+    Cheap when everything exists, so it runs once per process before the first write.
     """
     for collection, models in INDEXES.items():
         try:
-            db[collection].create_indexes(models)
-            present = set(db[collection].index_information())
+            present = db[collection].index_information()
+            # Only the missing ones: FerretDB 1.24 drops the connection when a createIndexes
+            # of several indexes finds them all present.
+            missing_models = [m for m in models if m.document["name"] not in present]
+            if missing_models:
+                db[collection].create_indexes(missing_models)
+                present = db[collection].index_information()
         except PyMongoError as exc:
             raise StoreError(f"creating indexes on {collection!r} failed: {exc}") from exc
-        missing = {m.document["name"] for m in models} - present
-        if missing:
-            raise StoreError(f"indexes {sorted(missing)} on {collection!r} were not created")
+        for model in models:
+            name = model.document["name"]
+            if name not in present:
+                raise StoreError(f"index {name!r} on {collection!r} was not created")
+            if not _same_definition(model, present[name]):
+                raise StoreError(
+                    f"index {name!r} on {collection!r} exists with another definition "
+                    f"({present[name]['key']}); drop it so it can be recreated"
+                )

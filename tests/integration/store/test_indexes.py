@@ -1,0 +1,38 @@
+"""Indexes are created explicitly, idempotently, and a failure is loud."""
+
+from __future__ import annotations
+
+import pytest
+
+from footy.store import GOALS, VIDEOS, StoreError, ensure_indexes
+from footy.store.db import INDEXES
+
+pytestmark = pytest.mark.integration
+
+
+def test_every_index_exists_and_a_second_run_is_a_no_op(db):
+    ensure_indexes(db)  # the fixture already ran it once
+    for collection, models in INDEXES.items():
+        names = set(db[collection].index_information())
+        assert {m.document["name"] for m in models} <= names
+
+
+def test_videos_are_unique_per_goal_source_and_source_id(db):
+    doc = {"goal_id": "g", "source": "x", "source_id": "1" * 19}
+    db[VIDEOS].insert_one(dict(doc))
+    with pytest.raises(Exception, match="(?i)duplicate"):
+        db[VIDEOS].insert_one(dict(doc))
+
+
+def test_an_index_that_cannot_be_created_fails_loudly(mongo_uri, db_name):
+    from footy.store import connect
+
+    fresh = connect(mongo_uri, db_name)
+    try:
+        # Squat the name with another definition: the real index cannot be created.
+        fresh[GOALS].create_index([("something_else", 1)], name="fixture")
+        fresh[GOALS].insert_many([{"_id": 1}, {"_id": 2}])
+        with pytest.raises(StoreError, match="goals"):
+            ensure_indexes(fresh)
+    finally:
+        fresh.client.drop_database(db_name)
