@@ -127,7 +127,7 @@ def test_events_appear_change_and_disappear(matchday):
 def test_unknown_keys_are_kept_for_other_standins(matchday):
     fx = matchday.fixture(2001)
     state = fx.events_at(80)[0]
-    assert state["clips"] == [] and state["key"] == "a-haaland-1"
+    assert isinstance(state["clips"], list) and state["key"] == "a-haaland-1"
     api = fx.api_events_at(80)[0]
     assert set(api) == {"time", "team", "player", "assist", "type", "detail", "comments"}
     raw = {"fixtures": [{"id": 1, "kickoff": 0, "league": {"id": 1}, "home": {"id": 1},
