@@ -46,7 +46,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from yt_dlp.networking._requests import RequestsRH, RequestsSession
 from yt_dlp.networking.exceptions import HTTPError as YtHTTPError
 from yt_dlp.networking.exceptions import RequestError, TransportError
-from yt_dlp.utils import DownloadError, ExtractorError, GeoRestrictedError, UnsupportedError
+from yt_dlp.utils import ExtractorError, GeoRestrictedError, UnsupportedError
 
 from footy.download.urls import HostResolutionError, UrlPolicy, UrlRejectedError
 from footy.errors import FootyError, PermanentError, TransientError
@@ -54,7 +54,13 @@ from footy.errors import FootyError, PermanentError, TransientError
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
-DEFAULT_FORMAT = "best[ext=mp4][height<=1080]/best[height<=1080]/best"
+# Single-file HTTP(S) formats only: those are fetched by yt-dlp's native HttpFD through the
+# guarded request handler. HLS/DASH could be handed to ffmpeg, which fetches by itself and
+# would bypass the URL guard. ``<=?`` keeps formats whose height is unknown (direct links).
+_HTTP_ONLY = "[protocol^=http][protocol!*=dash]"
+DEFAULT_FORMAT = (
+    f"best[ext=mp4][height<=?1080]{_HTTP_ONLY}/best[height<=?1080]{_HTTP_ONLY}/best{_HTTP_ONLY}"
+)
 PROGRESS_INTERVAL_S = 2.0
 PROGRESS_STEP_PCT = 10.0
 _HASH_CHUNK = 1024 * 1024
@@ -540,11 +546,13 @@ def download(
             "noresizebuffer": False,
             "color": {"stdout": "no_color", "stderr": "no_color"},
             "postprocessors": [],
+            "external_downloader": {"default": "native"},  # never curl/aria2c/ffmpeg
+            "hls_prefer_native": True,
         }
         try:
             with _GuardedYoutubeDL(params, guard=guard) as ydl:
                 ydl.extract_info(url, download=True)
-        except (DownloadError, ExtractorError, RequestError, _SizeExceeded, OSError) as exc:
+        except Exception as exc:  # yt-dlp raises many types (and extractor bugs raise more)
             raise _failure(exc, url, guard, yt_log) from exc
         if guard.rejections:  # refused but yt-dlp swallowed it
             raise _failure(RuntimeError("refused"), url, guard, yt_log)
