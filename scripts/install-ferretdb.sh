@@ -12,6 +12,7 @@ BIN="$ROOT/.footy/bin/ferretdb"
 if [ -x "$BIN" ] && "$BIN" --version 2>/dev/null | grep -q "${VERSION}"; then
   exit 0
 fi
+export PATH="$PATH:/usr/local/go/bin"
 command -v go >/dev/null || { echo "install-ferretdb: the Go toolchain is required" >&2; exit 1; }
 
 echo "install-ferretdb: building FerretDB $VERSION (first run only, ~1-2 min)" >&2

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# System packages the project needs: ffmpeg (clip generation, yt-dlp) and a Go toolchain
+# (to build FerretDB). Installs only what is missing; needs root (or sudo) for apt-get.
+set -euo pipefail
+need=()
+command -v ffmpeg >/dev/null || need+=(ffmpeg)
+command -v ffprobe >/dev/null || need+=(ffmpeg)
+command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || need+=(golang-go)
+[ ${#need[@]} -eq 0 ] && exit 0
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "install-system-packages: installing ${need[*]}" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
