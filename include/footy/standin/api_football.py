@@ -91,7 +91,7 @@ def _corrupt(response: list[Any], fault: Fault) -> None:
 
 
 def refuse(req: StandinRequest, key: str, text: str | None = None) -> StandinResponse:
-    return envelope(req, [], errors={key: text or ERROR_TEXT.get(key, key)}, total=0)
+    return envelope(req, [], errors={key: text or ERROR_TEXT.get(key, key)})
 
 
 def _auth(req: StandinRequest) -> StandinResponse | None:
