@@ -136,7 +136,8 @@ def _stadium_texture() -> np.ndarray:
         cv2.circle(tex, px(gx + d * 11, PITCH_Y / 2), 3, white, -1)
         # goal frame (flat on the texture) and net
         rect(gx, PITCH_Y / 2 - 3.66, gx - d * 2.0, PITCH_Y / 2 + 3.66)
-    return tex
+    # pre-filtered so that a cheap nearest-neighbour warp does not alias too badly
+    return cv2.GaussianBlur(tex, (3, 3), 0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -281,7 +282,7 @@ def _draw_frame(scene: int, angle: int, t: float, w: int, h: int) -> np.ndarray:
         _stadium_texture(),
         homog,
         (w, h),
-        flags=cv2.INTER_LINEAR,
+        flags=cv2.INTER_NEAREST,
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=(60, 55, 50),
     )
@@ -331,8 +332,14 @@ def _scoreboard(frame: np.ndarray, sc: _Scene, t: float) -> None:
     score = "1-0" if t >= sc.t_goal else "0-0"
     text = f"HOM {score} AWY {secs // 60:02d}:{secs % 60:02d}"
     cv2.putText(
-        frame, text, (x0 + int(12 * u), y0 + int(16 * u)), cv2.FONT_HERSHEY_SIMPLEX,
-        0.42 * u, (240, 240, 240), max(1, int(u)), cv2.LINE_AA,
+        frame,
+        text,
+        (x0 + int(12 * u), y0 + int(16 * u)),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.42 * u,
+        (240, 240, 240),
+        max(1, int(u)),
+        cv2.LINE_AA,
     )
 
 
@@ -348,7 +355,7 @@ def _filters(spec: ClipSpec) -> str:
     if spec.crop > 0:
         keep = 1.0 - spec.crop
         chain.append(f"crop=iw*{keep:.4f}:ih*{keep:.4f}")
-    chain.append(f"scale={_even(spec.width)}:{_even(spec.height)}:flags=bicubic")
+    chain.append(f"scale={_even(spec.width)}:{_even(spec.height)}:flags=bilinear")
     if spec.letterbox:
         chain.append(f"pad={out_w}:{out_h}:(ow-iw)/2:(oh-ih)/2:black")
     if spec.logo:
@@ -439,30 +446,39 @@ def labeled_specs(scenes: int = 3) -> list[ClipSpec]:
     """The variants of every goal in the labeled set (see module docstring)."""
     specs: list[ClipSpec] = []
     for s in range(scenes):
-        b = ClipSpec(scene=s, start=2.0, duration=10.0)  # the broadcast clip, 720p30 2.5 Mb/s
+        hd, sd = {"width": 1920, "height": 1080}, {"width": 854, "height": 480}
+        ld = {"width": 640, "height": 360}
         specs += [
-            b,
-            ClipSpec(s, start=4.0, duration=6.0),  # trimmed at both ends
-            ClipSpec(s, start=0.5, duration=7.0, bitrate_kbps=1800),  # earlier start
-            ClipSpec(s, start=2.5, duration=9.0, width=1920, height=1080, bitrate_kbps=8000),
-            ClipSpec(s, start=3.0, duration=8.0, width=640, height=360, bitrate_kbps=600),
-            ClipSpec(s, start=2.0, duration=9.0, width=854, height=480, bitrate_kbps=1000),
-            ClipSpec(s, start=2.0, duration=8.0, bitrate_kbps=700),  # starved 720p
-            ClipSpec(s, start=2.0, duration=8.0, width=854, height=480, letterbox=True),
-            ClipSpec(s, start=3.0, duration=7.0, crop=0.05),
-            ClipSpec(s, start=2.5, duration=7.0, width=854, height=480, crop=0.10),
-            ClipSpec(s, start=2.0, duration=8.0, logo=True, bitrate_kbps=2000),
-            ClipSpec(s, start=2.0, duration=8.0, width=854, height=480, fps=25.0),
-            ClipSpec(s, start=3.5, duration=6.0, fps=50.0, bitrate_kbps=3000),
-            ClipSpec(s, start=1.5, duration=8.0, width=640, height=360, fps=25.0,
-                     bitrate_kbps=500, letterbox=True, logo=True, crop=0.06),  # fmt: skip
+            ClipSpec(s, start=2.0, duration=8.0),  # the broadcast clip, 720p30 2.5 Mb/s
+            ClipSpec(s, start=4.0, duration=5.0),  # trimmed at both ends
+            ClipSpec(s, start=1.0, duration=6.0, bitrate_kbps=1800),  # starts earlier
+            ClipSpec(s, start=3.0, duration=6.0, bitrate_kbps=8000, **hd),  # the best copy
+            ClipSpec(s, start=3.0, duration=6.0, bitrate_kbps=600, **ld),
+            ClipSpec(s, start=2.0, duration=6.0, bitrate_kbps=1000, **sd),
+            ClipSpec(s, start=2.5, duration=6.0, bitrate_kbps=700),  # starved 720p
+            ClipSpec(s, start=2.0, duration=6.0, letterbox=True, **sd),
+            ClipSpec(s, start=3.0, duration=5.0, crop=0.05),
+            ClipSpec(s, start=2.5, duration=5.0, crop=0.10, **sd),
+            ClipSpec(s, start=2.0, duration=6.0, logo=True, bitrate_kbps=2000),
+            ClipSpec(s, start=2.0, duration=6.0, fps=25.0, **sd),
+            ClipSpec(s, start=3.5, duration=5.0, fps=50.0, bitrate_kbps=3000),
+            ClipSpec(
+                s,
+                start=1.5,
+                duration=6.0,
+                fps=25.0,
+                bitrate_kbps=500,
+                letterbox=True,
+                logo=True,
+                crop=0.06,
+                **ld,
+            ),  # fmt: skip
             # replays from other cameras (distinct clusters), one with its own re-upload
-            ClipSpec(s, angle=1, start=7.0, duration=8.0),
-            ClipSpec(s, angle=1, start=8.0, duration=6.0, width=854, height=480,
-                     bitrate_kbps=900),  # fmt: skip
-            ClipSpec(s, angle=2, start=6.0, duration=8.0),
-            # mirrored re-upload of the broadcast (a distinct cluster)
-            ClipSpec(s, start=2.0, duration=8.0, mirror=True),
+            ClipSpec(s, angle=1, start=7.0, duration=6.0),
+            ClipSpec(s, angle=1, start=8.0, duration=5.0, bitrate_kbps=900, **sd),
+            ClipSpec(s, angle=2, start=6.0, duration=6.0),
+            # a mirrored re-upload of the broadcast (a distinct cluster)
+            ClipSpec(s, start=2.0, duration=6.0, mirror=True),
         ]
     return specs
 

@@ -1,0 +1,268 @@
+"""Per-clip fingerprints: a 64-bit dHash every ~0.1 s plus the metadata quality ranking needs.
+
+One sequential decoding pass: ``grab()`` every frame (cheap: no colour conversion),
+``retrieve()`` only the frame nearest each sample time. Sampling is by timestamp, not frame
+index, so a 25 fps and a 50 fps copy of the same footage sample the same instants.
+
+Per sampled frame: shrink the BGR frame to a small work image first (INTER_AREA) and only then
+convert to grey, strip letterbox/pillarbox bars (detected once from the first bright samples),
+equalise the histogram, shrink to 9x8 and take the 64 horizontal-gradient sign bits (dHash).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from footy.errors import PermanentError
+
+SAMPLE_STEP = 0.1  # seconds between samples (10 per second)
+WORK_W = 160  # width of the grey work image the hash is computed from
+HASH_W, HASH_H = 9, 8  # dHash grid: 8 comparisons per row x 8 rows = 64 bits
+BLUR_SIGMA = 3.0  # work-image pixels (~1/6 of a hash cell)
+BAR_LEVEL = 24  # a row/column whose brightest mean stays below this is a bar (0..255)
+BAR_SAMPLES = 8  # bright samples used to detect bars
+BAR_MAX_WAIT = 60  # ...looking at most this many samples (a long fade-in)
+_MAGIC = b"FPH1"
+_HEADER = struct.Struct("<4sHHIIIIIIddddQIf4H")
+
+
+class CorruptClipError(PermanentError):
+    """The file cannot be opened or decoded as video."""
+
+
+@dataclass(frozen=True)
+class ClipInfo:
+    """Container-level facts about a clip, read without decoding it."""
+
+    width: int
+    height: int
+    fps: float
+    frame_count: int
+    duration: float
+
+
+@dataclass(frozen=True, eq=False)
+class Fingerprint:
+    hashes: np.ndarray  # (n,) uint64 dHash per sample
+    times: np.ndarray  # (n,) float32 sample times in seconds from the first frame
+    width: int
+    height: int
+    eff_width: int  # after stripping letterbox/pillarbox bars
+    eff_height: int
+    fps: float
+    frame_count: int
+    duration: float
+    file_size: int
+    bits_per_pixel: float  # bits / (coded pixels x frames)
+    bars: tuple[int, int, int, int] = (0, 0, 0, 0)  # top, bottom, left, right in pixels
+    step: float = SAMPLE_STEP
+    meta: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def __len__(self) -> int:
+        return int(self.hashes.shape[0])
+
+    @property
+    def eff_pixels(self) -> int:
+        return self.eff_width * self.eff_height
+
+    def to_bytes(self) -> bytes:
+        """Compact little-endian binary (header, hashes, times): a BSON binary field."""
+        n = len(self)
+        header = _HEADER.pack(
+            _MAGIC, 1, 0, self.width, self.height, self.eff_width, self.eff_height,
+            self.frame_count, n, self.fps, self.duration, self.bits_per_pixel, 0.0,
+            self.file_size, 0, self.step, *self.bars,
+        )  # fmt: skip
+        return (
+            header
+            + np.ascontiguousarray(self.hashes, dtype="<u8").tobytes()
+            + np.ascontiguousarray(self.times, dtype="<f4").tobytes()
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Fingerprint:
+        if len(data) < _HEADER.size:
+            raise ValueError("fingerprint: truncated header")
+        (magic, version, _, w, h, ew, eh, fc, n, fps, dur, bpp, _r, size, _r2, step,
+         *bars) = _HEADER.unpack_from(data)  # fmt: skip
+        if magic != _MAGIC or version != 1:
+            raise ValueError(f"fingerprint: unknown format {magic!r} v{version}")
+        expected = _HEADER.size + 12 * n
+        if len(data) != expected:
+            raise ValueError(f"fingerprint: {len(data)} bytes, expected {expected}")
+        off = _HEADER.size
+        hashes = np.frombuffer(data, dtype="<u8", count=n, offset=off).astype(np.uint64)
+        times = np.frombuffer(data, dtype="<f4", count=n, offset=off + 8 * n).astype(np.float32)
+        return cls(
+            hashes=hashes, times=times, width=w, height=h, eff_width=ew, eff_height=eh,
+            fps=fps, frame_count=fc, duration=dur, file_size=size, bits_per_pixel=bpp,
+            bars=(bars[0], bars[1], bars[2], bars[3]), step=float(np.float32(step)),
+        )  # fmt: skip
+
+
+def _open(path: str | os.PathLike[str]) -> cv2.VideoCapture:
+    p = Path(path)
+    if not p.is_file():
+        raise CorruptClipError(f"{p}: no such file")
+    cap = cv2.VideoCapture(str(p), cv2.CAP_FFMPEG)
+    if not cap.isOpened():
+        cap.release()
+        raise CorruptClipError(f"{p}: cannot open as video")
+    return cap
+
+
+def _info(cap: cv2.VideoCapture, path: str | os.PathLike[str]) -> ClipInfo:
+    w = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+    h = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+    n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    if w <= 0 or h <= 0:
+        raise CorruptClipError(f"{path}: no video stream")
+    if not (0.5 < fps < 1000):
+        fps = 0.0
+    duration = n / fps if fps and n > 0 else 0.0
+    return ClipInfo(width=w, height=h, fps=fps, frame_count=max(n, 0), duration=duration)
+
+
+def probe(path: str | os.PathLike[str]) -> ClipInfo:
+    """Width, height, frame rate, frame count and duration from the container (no decoding)."""
+    cap = _open(path)
+    try:
+        return _info(cap, path)
+    finally:
+        cap.release()
+
+
+def _detect_bars(work: list[np.ndarray]) -> tuple[int, int, int, int]:
+    """Bars (top, bottom, left, right) in work-image pixels from a few grey work images."""
+    stack = np.stack(work).astype(np.float32)
+    rows = stack.mean(axis=2).max(axis=0)  # brightest mean per row over the samples
+    cols = stack.mean(axis=1).max(axis=0)
+
+    def run(v: np.ndarray) -> int:
+        dark = v < BAR_LEVEL
+        return int(np.argmin(dark)) if not dark.all() else len(v)
+
+    top, bottom = run(rows), run(rows[::-1])
+    left, right = run(cols), run(cols[::-1])
+    h, w = stack.shape[1:]
+    if top + bottom > h // 2:
+        top = bottom = 0
+    if left + right > w // 2:
+        left = right = 0
+    return top, bottom, left, right
+
+
+def _hash_block(small: list[np.ndarray]) -> np.ndarray:
+    """dHash of many 9x8 grey images at once -> (n,) uint64."""
+    arr = np.stack(small).astype(np.int16)  # (n, 8, 9)
+    bits = (arr[:, :, 1:] > arr[:, :, :-1]).reshape(len(small), 64)
+    packed = np.packbits(bits, axis=1, bitorder="big")  # (n, 8) bytes, MSB first
+    return packed.view(">u8").reshape(-1).astype(np.uint64)
+
+
+def _tiny(grey: np.ndarray, crop: tuple[int, int, int, int]) -> np.ndarray:
+    top, bottom, left, right = crop
+    h, w = grey.shape
+    roi = grey[top : h - bottom, left : w - right]
+    roi = cv2.equalizeHist(np.ascontiguousarray(roi))
+    # soften before the 9x8 reduction: the gradient signs then survive small crops and shifts
+    roi = cv2.GaussianBlur(roi, (0, 0), BLUR_SIGMA)
+    return cv2.resize(roi, (HASH_W, HASH_H), interpolation=cv2.INTER_AREA)
+
+
+def fingerprint(path: str | os.PathLike[str], *, step: float = SAMPLE_STEP) -> Fingerprint:
+    """Fingerprint a clip in one decoding pass. Raises :class:`CorruptClipError`."""
+    cap = _open(path)
+    try:
+        info = _info(cap, path)
+        work_h = max(8, int(round(WORK_W * info.height / info.width)))
+        fps = info.fps
+        frame_dt = 1.0 / fps if fps else 0.0
+        times: list[float] = []
+        pending: list[np.ndarray] = []  # grey work images waiting for bar detection
+        bright = 0
+        crop: tuple[int, int, int, int] | None = None
+        tiny: list[np.ndarray] = []
+        next_t = 0.0
+        t0: float | None = None
+        last_t = -1.0
+        idx = -1
+        while cap.grab():
+            idx += 1
+            pos = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            t = pos if pos > last_t or not fps else idx * frame_dt
+            if t0 is None:
+                t0 = t
+            t -= t0
+            last_t = t + t0
+            if t + frame_dt / 2 < next_t:
+                continue
+            ok, frame = cap.retrieve()
+            if not ok or frame is None:
+                continue
+            while next_t <= t + frame_dt / 2:
+                next_t += step
+            small = cv2.resize(frame, (WORK_W, work_h), interpolation=cv2.INTER_AREA)
+            grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+            times.append(t)
+            if crop is None:
+                pending.append(grey)
+                bright += bool(grey.mean() > 2 * BAR_LEVEL)
+                if bright >= BAR_SAMPLES or len(pending) >= BAR_MAX_WAIT:
+                    crop = _settle(pending)
+                    tiny.extend(_tiny(g, crop) for g in pending)
+                    pending = []
+            else:
+                tiny.append(_tiny(grey, crop))
+        frames = idx + 1
+    finally:
+        cap.release()
+    if frames <= 0 or not times:
+        raise CorruptClipError(f"{path}: no decodable frames")
+    if crop is None:
+        crop = _settle(pending)
+        tiny.extend(_tiny(g, crop) for g in pending)
+    hashes = _hash_block(tiny)
+    if not fps:
+        fps = (frames - 1) / last_t if last_t > 0 else 25.0
+    duration = frames / fps
+    size = os.path.getsize(path)
+    top, bottom, left, right = crop
+    # bars back in source pixels (without the one-pixel safety margin used for hashing)
+    sy, sx = info.height / work_h, info.width / WORK_W
+    bars_px = tuple(
+        int(round(max(0, v - 1) * s)) if v else 0
+        for v, s in ((top, sy), (bottom, sy), (left, sx), (right, sx))
+    )
+    eff_w = max(1, info.width - bars_px[2] - bars_px[3])
+    eff_h = max(1, info.height - bars_px[0] - bars_px[1])
+    bpp = size * 8.0 / max(1.0, info.width * info.height * frames)
+    return Fingerprint(
+        hashes=hashes,
+        times=np.asarray(times, dtype=np.float32),
+        width=info.width,
+        height=info.height,
+        eff_width=eff_w,
+        eff_height=eff_h,
+        fps=float(fps),
+        frame_count=frames,
+        duration=float(duration),
+        file_size=int(size),
+        bits_per_pixel=float(bpp),
+        bars=(bars_px[0], bars_px[1], bars_px[2], bars_px[3]),
+        step=float(np.float32(step)),
+    )
+
+
+def _settle(pending: list[np.ndarray]) -> tuple[int, int, int, int]:
+    """Bars from the bright pending samples, plus a one-pixel margin for the blended edge."""
+    bright = [g for g in pending if g.mean() > 2 * BAR_LEVEL] or pending
+    top, bottom, left, right = _detect_bars(bright)
+    return tuple(v + 1 if v else 0 for v in (top, bottom, left, right))  # type: ignore[return-value]
