@@ -29,7 +29,7 @@ BAR_LEVEL = 24  # a row/column whose brightest mean stays below this is a bar (0
 BAR_SAMPLES = 8  # bright samples used to detect bars
 BAR_MAX_WAIT = 60  # ...looking at most this many samples (a long fade-in)
 _MAGIC = b"FPH1"
-_HEADER = struct.Struct("<4sHHIIIIIIddddQIf4H")
+_HEADER = struct.Struct("<4sHHIIIIIIddddQd4H")  # 88 bytes
 
 
 class CorruptClipError(PermanentError):
@@ -77,7 +77,7 @@ class Fingerprint:
         header = _HEADER.pack(
             _MAGIC, 1, 0, self.width, self.height, self.eff_width, self.eff_height,
             self.frame_count, n, self.fps, self.duration, self.bits_per_pixel, 0.0,
-            self.file_size, 0, self.step, *self.bars,
+            self.file_size, self.step, *self.bars,
         )  # fmt: skip
         return (
             header
@@ -89,7 +89,7 @@ class Fingerprint:
     def from_bytes(cls, data: bytes) -> Fingerprint:
         if len(data) < _HEADER.size:
             raise ValueError("fingerprint: truncated header")
-        (magic, version, _, w, h, ew, eh, fc, n, fps, dur, bpp, _r, size, _r2, step,
+        (magic, version, _, w, h, ew, eh, fc, n, fps, dur, bpp, _r, size, step,
          *bars) = _HEADER.unpack_from(data)  # fmt: skip
         if magic != _MAGIC or version != 1:
             raise ValueError(f"fingerprint: unknown format {magic!r} v{version}")
@@ -102,7 +102,7 @@ class Fingerprint:
         return cls(
             hashes=hashes, times=times, width=w, height=h, eff_width=ew, eff_height=eh,
             fps=fps, frame_count=fc, duration=dur, file_size=size, bits_per_pixel=bpp,
-            bars=(bars[0], bars[1], bars[2], bars[3]), step=float(np.float32(step)),
+            bars=(bars[0], bars[1], bars[2], bars[3]), step=step,
         )  # fmt: skip
 
 
@@ -257,7 +257,7 @@ def fingerprint(path: str | os.PathLike[str], *, step: float = SAMPLE_STEP) -> F
         file_size=int(size),
         bits_per_pixel=float(bpp),
         bars=(bars_px[0], bars_px[1], bars_px[2], bars_px[3]),
-        step=float(np.float32(step)),
+        step=float(step),
     )
 
 
