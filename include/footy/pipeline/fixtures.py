@@ -1,0 +1,213 @@
+"""Fixture lifecycle: ingest a day's fixtures, advance them between buckets, poll live ones."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo.database import Database
+
+from footy.api_football import ApiFootballClient, parse_event
+from footy.errors import PayloadError, error_record
+from footy.goals import GoalTrack, apply_poll, bucket_for_status, goal_events, totals_disagree
+from footy.store.db import FIXTURES_ACTIVE, FIXTURES_COMPLETED, FIXTURES_STAGING
+from footy.store.fixtures import (
+    fixture_fields,
+    ingest_fixture,
+    move_fixture,
+    record_poll,
+    repair_buckets,
+)
+from footy.store.goals import fixture_goals_done
+
+log = logging.getLogger(__name__)
+
+FINISHED = {"FT", "AET", "PEN"}
+
+
+@dataclass
+class Tracking:
+    """Which fixtures a day's ingest asks for (an Airflow Variable overrides the default)."""
+
+    league_ids: list[int] = field(default_factory=lambda: [39])  # Premier League
+    team_ids: list[int] = field(default_factory=list)
+    season: int | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Tracking:
+        unknown = set(data) - {"league_ids", "team_ids", "season"}
+        if unknown:
+            raise PayloadError(sorted(unknown)[0], "is not a tracking setting", source="tracking")
+        for key in ("league_ids", "team_ids"):
+            value = data.get(key, [])
+            if not isinstance(value, list) or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in value
+            ):
+                raise PayloadError(key, "must be a list of integer ids", source="tracking")
+        season = data.get("season")
+        if season is not None and not isinstance(season, int):
+            raise PayloadError("season", "must be an integer year", source="tracking")
+        return cls(data.get("league_ids", [39]), data.get("team_ids", []), season)
+
+
+def season_for(day: str) -> int:
+    """European season of a date: August onwards belongs to that year's season."""
+    d = datetime.fromisoformat(day)
+    return d.year if d.month >= 7 else d.year - 1
+
+
+def ingest(
+    db: Database, client: ApiFootballClient, day: str, tracking: Tracking, now: datetime
+) -> dict[str, Any]:
+    batch = client.fixtures_by_date(
+        day,
+        league_ids=tracking.league_ids,
+        team_ids=tracking.team_ids,
+        season=tracking.season or season_for(day),
+    )
+    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+    errors: list[dict[str, Any]] = []
+    for fixture in batch.fixtures:
+        try:
+            counts[ingest_fixture(db, fixture, bucket_for_status(fixture.status_short), now)] += 1
+        except PayloadError as exc:
+            errors.append({"fixture": fixture.id, **error_record(exc)})
+    errors += [{"fixture": key, **error_record(exc)} for key, exc in batch.errors]
+    for err in errors:
+        log.error("fixture %s skipped: %s: %s", err["fixture"], err["type"], err["message"])
+    return {"date": day, **counts, "errors": errors}
+
+
+def advance(
+    db: Database, now: datetime, *, lead: timedelta, settle_polls: int = 3
+) -> dict[str, list[int]]:
+    """Staging -> active before kick-off; active -> completed once over and fully processed."""
+    moved: dict[str, list[int]] = {"repaired": repair_buckets(db), "activated": [],
+                                   "completed": [], "voided": []}
+    for doc in db[FIXTURES_STAGING].find({}, {"status": 1, "kickoff": 1}):
+        bucket = bucket_for_status(doc["status"])
+        if bucket == "void":
+            if move_fixture(db, doc["_id"], FIXTURES_STAGING, FIXTURES_COMPLETED,
+                            {"outcome": "void", "completed_at": now}):
+                moved["voided"].append(doc["_id"])
+        elif bucket != "staging" or _aware(doc["kickoff"]) - lead <= now:
+            if move_fixture(db, doc["_id"], FIXTURES_STAGING, FIXTURES_ACTIVE,
+                            {"activated_at": now}):
+                moved["activated"].append(doc["_id"])
+
+    for doc in db[FIXTURES_ACTIVE].find({}, {"events": 0}):
+        status = doc["status"]
+        if bucket_for_status(status) == "void":
+            # Postponed/abandoned/...: out of the active set, whatever its goals are doing.
+            if move_fixture(db, doc["_id"], FIXTURES_ACTIVE, FIXTURES_COMPLETED,
+                            {"outcome": "void", "completed_at": now}):
+                moved["voided"].append(doc["_id"])
+        elif status in FINISHED and _settled(doc, settle_polls) and fixture_goals_done(
+            db, doc["_id"]
+        ):
+            if move_fixture(db, doc["_id"], FIXTURES_ACTIVE, FIXTURES_COMPLETED,
+                            {"outcome": "finished", "completed_at": now}):
+                moved["completed"].append(doc["_id"])
+    return moved
+
+
+def _settled(doc: dict[str, Any], settle_polls: int) -> bool:
+    """Finished long enough for late corrections to land, and no goal left undecided."""
+    if doc.get("poll", {}).get("polls_since_finished", 0) < settle_polls:
+        return False
+    if doc.get("goal_changes", {}).get("pending"):
+        return False
+    if doc.get("held_goals"):
+        return False
+    return not any(t.get("state") == "pending" for t in doc.get("debounce", {}).values())
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def monitor(
+    db: Database, client: ApiFootballClient, poll_id: str, now: datetime
+) -> dict[str, Any]:
+    """One batched poll of every active fixture. One fixture's bad data never fails the rest.
+
+    An API-level failure (auth, rate limit, timeout) raises before anything is written.
+    """
+    active = {d["_id"]: d for d in db[FIXTURES_ACTIVE].find({}, {"events": 0})}
+    if not active:
+        return {"polled": 0, "changed": [], "errors": []}
+    batch = client.fixtures_by_ids(sorted(active))
+    errors = [{"fixture": key, **error_record(exc)} for key, exc in batch.errors]
+    changed: list[int] = []
+    for fixture in batch.fixtures:
+        doc = active.get(fixture.id)
+        if doc is None:
+            continue
+        try:
+            if _apply_fixture_poll(db, doc, fixture, poll_id, now):
+                changed.append(fixture.id)
+        except Exception as exc:  # noqa: BLE001 - isolate one fixture's failure from the poll
+            errors.append({"fixture": fixture.id, **error_record(exc)})
+    missing = sorted(set(active) - {f.id for f in batch.fixtures}
+                     - {e["fixture"] for e in errors})
+    for err in errors:
+        log.error("fixture %s not updated: %s: %s", err["fixture"], err["type"], err["message"])
+    if missing:
+        log.warning("fixtures absent from the API response: %s", missing)
+    return {"polled": len(batch.fixtures), "changed": changed, "errors": errors,
+            "missing": missing}
+
+
+def _apply_fixture_poll(
+    db: Database, doc: dict[str, Any], fixture: Any, poll_id: str, now: datetime
+) -> bool:
+    observed = goal_events(fixture)  # raises PayloadError before anything is written
+    known = {gid: GoalTrack.from_record(rec) for gid, rec in doc.get("debounce", {}).items()}
+    outcome = apply_poll(known, observed, poll_id)
+    if totals_disagree(fixture):
+        log.info("fixture %s: score totals disagree with goal events (lagging totals)",
+                 fixture.id)
+    poll = doc.get("poll", {})
+    finished_polls = poll.get("polls_since_finished", 0)
+    fields = {
+        **fixture_fields(fixture),
+        "events": [_event_record(e) for e in fixture.events or ()],
+        "debounce": {gid: t.to_record() for gid, t in outcome.tracks.items()},
+        "held_goals": [
+            {"team_id": h.team_id, "team_name": h.team_name, "minute": h.minute,
+             "kind": h.kind, "reason": "scorer not known yet"}
+            for h in outcome.held
+        ],
+        "poll.last_id": poll_id,
+        "poll.polls_since_finished": (
+            finished_polls + (0 if outcome.duplicate_poll else 1)
+            if fixture.status_short in FINISHED else 0
+        ),
+    }
+    stored = record_poll(db, fixture.id, poll.get("seq", 0), fields,
+                         goal_changes=outcome.has_goal_changes, now=now)
+    if not stored:
+        log.warning("fixture %s: a concurrent poll stored first; this poll is dropped",
+                    fixture.id)
+    if outcome.newly_confirmed or outcome.newly_withdrawn:
+        log.info("fixture %s: confirmed %s, withdrawn %s", fixture.id,
+                 outcome.newly_confirmed, outcome.newly_withdrawn)
+    return stored and outcome.has_goal_changes
+
+
+def _event_record(event: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(event)
+
+
+def manual_events_fixture(fixture_doc: dict[str, Any], goal_events_conf: list[dict[str, Any]]):
+    """A stored fixture with the operator's ``goal_events`` (API event shape) as its events."""
+    from footy.api_football import Event, Fixture
+
+    events: tuple[Event, ...] = tuple(
+        parse_event(ev, f"goal_events[{i}]") for i, ev in enumerate(goal_events_conf)
+    )
+    return Fixture(**fixture_doc["fixture"], events=events)

@@ -1,0 +1,139 @@
+"""Fixture documents across the three bucket collections.
+
+A fixture lives in exactly one of ``fixtures_staging`` / ``fixtures_active`` /
+``fixtures_completed``. Without multi-document transactions (FerretDB has none) a move is
+"insert into the target, then delete from the source": a crash in between leaves a copy in
+both, never in neither, and :func:`repair_buckets` (run first by every advance) removes the
+stale earlier copy. Readers treat the later bucket as the truth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from footy.api_football import Fixture
+from footy.store.db import FIXTURES_ACTIVE, FIXTURES_COMPLETED, FIXTURES_STAGING
+
+BUCKET_ORDER = (FIXTURES_STAGING, FIXTURES_ACTIVE, FIXTURES_COMPLETED)
+BUCKET_COLLECTION = {
+    "staging": FIXTURES_STAGING,
+    "active": FIXTURES_ACTIVE,
+    "completed": FIXTURES_COMPLETED,
+    "void": FIXTURES_COMPLETED,  # postponed/cancelled/abandoned/awarded: done, never blocking
+}
+
+
+def fixture_fields(fixture: Fixture) -> dict[str, Any]:
+    """The API's view of a fixture as stored (events kept separately)."""
+    data = asdict(fixture)
+    data.pop("events", None)
+    return {
+        "fixture": data,
+        "kickoff": fixture.kickoff.astimezone(UTC),
+        "status": fixture.status_short,
+        "label": fixture_label(data),
+    }
+
+
+def fixture_label(data: dict[str, Any]) -> str:
+    home, away = data.get("home_team_name") or "?", data.get("away_team_name") or "?"
+    return f"{data['id']} {home} v {away}"
+
+
+def find_fixture(db: Database, fixture_id: int) -> tuple[str, dict[str, Any]] | None:
+    """(collection, document) of a fixture, the latest bucket winning."""
+    for collection in reversed(BUCKET_ORDER):
+        doc = db[collection].find_one({"_id": fixture_id})
+        if doc is not None:
+            return collection, doc
+    return None
+
+
+def ingest_fixture(db: Database, fixture: Fixture, bucket: str, now: datetime) -> str:
+    """Store a listed fixture once. Returns "inserted", "updated" or "unchanged".
+
+    A fixture already known stays where it is (moves are advance's job); while it is still
+    in staging its API fields are refreshed, so a re-run of the same day changes nothing.
+    """
+    fields = fixture_fields(fixture)
+    if find_fixture(db, fixture.id) is None:
+        doc = {"_id": fixture.id, **fields, "ingested_at": now}
+        if bucket == "void":
+            doc["outcome"] = "void"
+            doc["completed_at"] = now
+        try:
+            db[BUCKET_COLLECTION[bucket]].insert_one(doc)
+            return "inserted"
+        except DuplicateKeyError:
+            pass  # a concurrent ingest stored it first
+    result = db[FIXTURES_STAGING].update_one({"_id": fixture.id}, {"$set": fields})
+    return "updated" if result.modified_count else "unchanged"
+
+
+def move_fixture(
+    db: Database, fixture_id: int, source: str, target: str, fields: dict[str, Any]
+) -> bool:
+    """Move one fixture between buckets (insert, then delete). False if it was not in source."""
+    doc = db[source].find_one({"_id": fixture_id})
+    if doc is None:
+        return False
+    try:
+        db[target].insert_one({**doc, **fields})
+    except DuplicateKeyError:
+        pass  # an earlier, interrupted move already copied it: finish that move
+    db[source].delete_one({"_id": fixture_id})
+    return True
+
+
+def repair_buckets(db: Database) -> list[int]:
+    """Remove earlier-bucket copies left by an interrupted move. Returns the repaired ids."""
+    repaired: list[int] = []
+    for i, earlier in enumerate(BUCKET_ORDER[:-1]):
+        ids = [d["_id"] for d in db[earlier].find({}, {"_id": 1})]
+        for later in BUCKET_ORDER[i + 1 :]:
+            if not ids:
+                break
+            dupes = [d["_id"] for d in db[later].find({"_id": {"$in": ids}}, {"_id": 1})]
+            if dupes:
+                db[earlier].delete_many({"_id": {"$in": dupes}})
+                repaired.extend(dupes)
+                ids = [x for x in ids if x not in dupes]
+    return repaired
+
+
+def record_poll(
+    db: Database,
+    fixture_id: int,
+    expected_seq: int,
+    fields: dict[str, Any],
+    *,
+    goal_changes: bool,
+    now: datetime,
+) -> bool:
+    """Store one poll's result on an active fixture if no other poll got there first."""
+    update: dict[str, Any] = {
+        "$set": {**fields, "poll.seq": expected_seq + 1, "poll.at": now},
+    }
+    if goal_changes:
+        update["$set"]["goal_changes.pending"] = True
+        update["$set"]["goal_changes.at"] = now
+        update["$inc"] = {"goal_changes.seq": 1}
+    seq_filter: dict[str, Any] = (
+        {"poll.seq": expected_seq} if expected_seq else {"poll.seq": {"$exists": False}}
+    )
+    result = db[FIXTURES_ACTIVE].update_one({"_id": fixture_id, **seq_filter}, update)
+    return result.matched_count == 1
+
+
+def clear_goal_changes(db: Database, collection: str, fixture_id: int, seen_seq: int) -> bool:
+    """Mark a fixture's goal changes processed, unless newer changes arrived meanwhile."""
+    result = db[collection].update_one(
+        {"_id": fixture_id, "goal_changes.seq": seen_seq, "goal_changes.pending": True},
+        {"$set": {"goal_changes.pending": False, "goal_changes.processed_at": datetime.now(UTC)}},
+    )
+    return result.matched_count == 1

@@ -1,0 +1,192 @@
+"""The fixture/goal half of the pipeline against FerretDB and the stand-in API-Football.
+
+A scenario replay, stepped on the stand-in's clock, drives ingest -> advance -> monitor ->
+process exactly as the DAGs call them, and ends with exactly the expected goals.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from footy.api_football import ApiFootballClient
+from footy.pipeline.fixtures import Tracking, advance, ingest, monitor
+from footy.pipeline.goals import process_fixture_goals, process_manual_goals
+from footy.standin.server import start_in_thread
+from footy.store import FIXTURES_ACTIVE, FIXTURES_COMPLETED, FIXTURES_STAGING, GOALS
+
+pytestmark = pytest.mark.integration
+
+BASE = datetime(2026, 3, 14, 15, 0, tzinfo=UTC)
+LEAD = timedelta(seconds=20)
+STEP = 1  # scenario seconds between polls: the VAR goal is confirmed before it is disallowed
+TRACKING = Tracking([39, 45], [], 2025)  # Premier League and FA Cup
+
+CONFIRMED = {
+    "2001_50_1100_normal_1",  # Haaland, minute corrected 12' -> 11' (same id)
+    "2001_42_g-martinelli_normal_1",  # scorer unknown at first, then named (no player id)
+    "2001_42_567_own_1",  # own goal
+    "2001_50_1100_penalty_1",  # penalty
+    "2002_40_306_penalty_1",  # penalty before the match was abandoned
+    "2002_49_n-jackson_normal_1",
+    "2004_33_2860_normal_1",
+    "2004_34_1622_normal_1",  # the shoot-out that follows is not goals
+}
+WITHDRAWN = {"2001_50_631_normal_1"}  # VAR-disallowed after it was confirmed
+
+
+@pytest.fixture
+def standin():
+    handle = start_in_thread("test_matchday", base_time=BASE, paused_at=0)
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def client(standin):
+    return ApiFootballClient(standin.url, "test-key", timeout=(2, 5), max_attempts=2,
+                             backoff_initial=0.05, backoff_max=0.2, max_total_wait=2)
+
+
+def _at(standin, t: float) -> datetime:
+    standin.world.clock.set(t)
+    return BASE + timedelta(seconds=t)
+
+
+def _process_pending(db, now) -> list[str]:
+    new = []
+    for doc in db[FIXTURES_ACTIVE].find({"goal_changes.pending": True}, {"_id": 1}):
+        new += process_fixture_goals(db, doc["_id"], now)["new_goals"]
+    return new
+
+
+def _complete_all_goals(db) -> None:
+    """Stand-in for the clip stages, which are not part of this half."""
+    db[GOALS].update_many({}, {"$set": {"processing_status.completed": True}})
+
+
+def replay(db, standin, client, until: float = 240) -> None:
+    day = BASE.date().isoformat()
+    ingest(db, client, day, TRACKING, _at(standin, 0))
+    t = 0.0
+    while t <= until:
+        now = _at(standin, t)
+        advance(db, now, lead=LEAD)
+        monitor(db, client, f"poll-{t:g}", now)
+        _process_pending(db, now)
+        _complete_all_goals(db)
+        t += STEP
+
+
+def snapshot(db) -> dict:
+    return {
+        name: sorted(db[name].find({}), key=lambda d: str(d["_id"]))
+        for name in (FIXTURES_STAGING, FIXTURES_ACTIVE, FIXTURES_COMPLETED, GOALS)
+    }
+
+
+def test_scenario_replay_ends_with_exactly_the_expected_goals(db, standin, client):
+    replay(db, standin, client)
+    goals = {g["_id"]: g for g in db[GOALS].find()}
+    assert {g for g, d in goals.items() if d["status"] == "confirmed"} == CONFIRMED
+    assert {g for g, d in goals.items() if d["status"] == "withdrawn"} == WITHDRAWN
+    assert "absent from 3 distinct polls" in goals["2001_50_631_normal_1"]["withdrawn_reason"]
+    tracks = db[FIXTURES_COMPLETED].find_one({"_id": 2001})["debounce"]
+    assert tracks["2001_50_631_normal_1"]["state"] == "withdrawn"
+    assert goals["2001_50_1100_normal_1"]["minute"] == "11'"
+    assert goals["2001_42_g-martinelli_normal_1"]["player_name"] == "G. Martinelli"
+    assert goals["2001_42_567_own_1"]["detail"] == "Own Goal"
+    for goal in goals.values():
+        status = goal["processing_status"]
+        assert set(status) >= {"twitter_scraped", "videos_downloaded", "videos_filtered"}
+
+    completed = {d["_id"]: d for d in db[FIXTURES_COMPLETED].find()}
+    assert set(completed) == {2001, 2002, 2003, 2004}
+    assert completed[2002]["outcome"] == "void"  # abandoned mid-match
+    assert completed[2003]["outcome"] == "void"  # postponed
+    assert completed[2001]["outcome"] == completed[2004]["outcome"] == "finished"
+    assert db[FIXTURES_ACTIVE].count_documents({}) == 0
+    assert db[FIXTURES_STAGING].count_documents({}) == 0
+
+
+def test_unknown_scorer_is_held_until_named(db, standin, client):
+    replay(db, standin, client, until=94)
+    fixture = db[FIXTURES_ACTIVE].find_one({"_id": 2001})
+    assert [h["reason"] for h in fixture["held_goals"]] == ["scorer not known yet"]
+    assert fixture["held_goals"][0]["team_id"] == 42
+    assert not any("martinelli" in g for g in db[GOALS].distinct("_id"))
+
+
+def test_rerunning_every_stage_changes_nothing(db, standin, client):
+    replay(db, standin, client)
+    before = snapshot(db)
+    now = _at(standin, 240)
+    day = BASE.date().isoformat()
+    ingest(db, client, day, TRACKING, now)
+    advance(db, now, lead=LEAD)
+    monitor(db, client, "poll-rerun", now)
+    for fixture_id in (2001, 2002, 2003, 2004):
+        process_fixture_goals(db, fixture_id, now)
+    assert snapshot(db) == before
+
+
+def test_ingest_twice_changes_nothing(db, standin, client):
+    now = _at(standin, 0)
+    first = ingest(db, client, BASE.date().isoformat(), TRACKING, now)
+    before = snapshot(db)
+    second = ingest(db, client, BASE.date().isoformat(), TRACKING, now)
+    assert first["inserted"] == 4 and second["inserted"] == 0 and second["updated"] == 0
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        ({"kind": "malformed"}, "PayloadError"),
+        ({"kind": "errors200_token"}, "ApiAuthError"),
+        ({"kind": "429"}, "ApiRateLimitError"),
+        ({"kind": "timeout", "seconds": 8}, "ApiTimeoutError"),
+    ],
+)
+def test_api_failures_raise_typed_errors_and_change_no_document(db, standin, client, fault, error):
+    ingest(db, client, BASE.date().isoformat(), TRACKING, _at(standin, 0))
+    for t in range(60, 80, STEP):
+        now = _at(standin, t)
+        advance(db, now, lead=LEAD)
+        monitor(db, client, f"poll-{t}", now)
+    before = snapshot(db)
+    standin.world.add_fault("/fixtures", count=5, **fault)
+    with pytest.raises(Exception) as raised:
+        monitor(db, client, "poll-faulty", _at(standin, 80))
+    assert type(raised.value).__name__ == error
+    assert snapshot(db) == before
+
+
+def test_one_malformed_fixture_does_not_fail_the_poll(db, standin, client):
+    ingest(db, client, BASE.date().isoformat(), TRACKING, _at(standin, 0))
+    for t in range(60, 76, STEP):
+        advance(db, _at(standin, t), lead=LEAD)
+        monitor(db, client, f"poll-{t}", _at(standin, t))
+    before = {d["_id"]: d for d in db[FIXTURES_ACTIVE].find()}
+    assert len(before) == 2
+    standin.world.add_fault("/fixtures", "corrupt", index=1, field="fixture.status")
+    summary = monitor(db, client, "poll-corrupt", _at(standin, 76))
+    assert [e["type"] for e in summary["errors"]] == ["PayloadError"]
+    assert "status" in summary["errors"][0]["message"]
+    assert summary["polled"] == 1, "the other active fixture was still polled"
+    bad = summary["errors"][0]["fixture"]
+    (good,) = set(before) - {bad}
+    assert db[FIXTURES_ACTIVE].find_one({"_id": bad}) == before[bad]
+    assert db[FIXTURES_ACTIVE].find_one({"_id": good})["poll"]["last_id"] == "poll-corrupt"
+
+
+def test_manual_goal_events_are_confirmed_without_debounce(db, standin, client):
+    ingest(db, client, BASE.date().isoformat(), TRACKING, _at(standin, 0))
+    events = [{"time": {"elapsed": 23, "extra": None},
+               "team": {"id": 50, "name": "Manchester City"},
+               "player": {"id": 1100, "name": "E. Haaland"}, "assist": {"id": None, "name": None},
+               "type": "Goal", "detail": "Normal Goal", "comments": None}]
+    result = process_manual_goals(db, 2001, events, _at(standin, 0))
+    assert result["new_goals"] == ["2001_50_1100_normal_1"]
+    assert process_manual_goals(db, 2001, events, _at(standin, 0))["new_goals"] == []
