@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from airflow.sdk.exceptions import AirflowSensorTimeout
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from footy.store.db import db_name_from_env
@@ -75,12 +76,16 @@ class MongoQuerySensor(BaseSensorOperator):
                 limit=int(self.limit),
                 sort=self.sort,
                 poll_interval=self.trigger_poll_interval,
+                timeout_at=(datetime.now(UTC) + timedelta(seconds=self.timeout)).isoformat(),
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout),
         )
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> list[Any]:
+        if event.get("status") == "timeout":
+            # soft_fail turns this into a skip (BaseSensorOperator.resume_execution).
+            raise AirflowSensorTimeout(f"nothing in {self.collection} matched in time")
         ids = list(event.get("ids") or [])
         self.log.info("%d document(s) in %s matched while deferred", len(ids), self.collection)
         return ids

@@ -40,6 +40,7 @@ class MongoQueryTrigger(BaseTrigger):
         limit: int = 100,
         sort: list[list[Any]] | None = None,
         poll_interval: float = 5.0,
+        timeout_at: str | None = None,
     ) -> None:
         super().__init__()
         self.collection = collection
@@ -49,6 +50,9 @@ class MongoQueryTrigger(BaseTrigger):
         self.limit = limit
         self.sort = sort
         self.poll_interval = poll_interval
+        # Absolute deadline (ISO): enforced here too, so a run that executes the trigger
+        # inline (``dag.test()``) honours the sensor's timeout like the triggerer does.
+        self.timeout_at = timeout_at
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -61,6 +65,7 @@ class MongoQueryTrigger(BaseTrigger):
                 "limit": self.limit,
                 "sort": self.sort,
                 "poll_interval": self.poll_interval,
+                "timeout_at": self.timeout_at,
             },
         )
 
@@ -82,9 +87,13 @@ class MongoQueryTrigger(BaseTrigger):
         conn = await BaseHook.aget_connection(self.conn_id)
         uri, options = uri_from_connection(conn)
         client: AsyncMongoClient = AsyncMongoClient(uri, **options)
+        deadline = datetime.fromisoformat(self.timeout_at) if self.timeout_at else None
         failures = 0
         try:
             while True:
+                if deadline and datetime.now(UTC) >= deadline:
+                    yield TriggerEvent({"status": "timeout", "ids": []})
+                    return
                 try:
                     ids = await self.matching_ids(client)
                     failures = 0

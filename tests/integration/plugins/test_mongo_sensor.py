@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from airflow.exceptions import TaskDeferred
+from airflow.sdk.exceptions import TaskDeferred
 
 from footy_airflow.sensors import MongoQuerySensor
 from footy_airflow.triggers import MongoQueryTrigger
@@ -33,10 +33,13 @@ def test_defers_with_the_same_query_and_its_timeout_when_nothing_matches(db, db_
         sensor.execute(context={})
     trigger = deferred.value.trigger
     assert isinstance(trigger, MongoQueryTrigger)
-    assert trigger.serialize()[1] | {} == {
+    kwargs = trigger.serialize()[1]
+    timeout_at = datetime.fromisoformat(kwargs.pop("timeout_at"))
+    assert kwargs == {
         "collection": "goals", "query": {"ready": True}, "db_name": db_name,
         "conn_id": "mongo_default", "limit": 3, "sort": None, "poll_interval": 0.2,
     }
+    assert abs((timeout_at - datetime.now(UTC)) - timedelta(minutes=3)) < timedelta(seconds=10)
     assert deferred.value.timeout == timedelta(minutes=3)
     assert deferred.value.method_name == "execute_complete"
 
@@ -52,3 +55,16 @@ def test_poke_mode_reports_done_with_ids(db, db_name):
     db.goals.insert_one({"_id": "x", "ready": True})
     result = sensor.poke(context={})
     assert result.is_done is True and result.xcom_value == ["x"]
+
+
+def test_trigger_deadline_becomes_a_sensor_timeout(db, db_name):
+    from airflow.sdk.exceptions import AirflowSensorTimeout
+
+    sensor = _sensor(db_name)
+    sensor.timeout = 0.5
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute(context={})
+    event = asyncio.run(asyncio.wait_for(deferred.value.trigger.run().__anext__(), timeout=10))
+    assert event.payload["status"] == "timeout"
+    with pytest.raises(AirflowSensorTimeout):
+        sensor.execute_complete(context={}, event=event.payload)

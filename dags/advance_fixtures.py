@@ -1,0 +1,32 @@
+"""
+### advance_fixtures
+
+Moves fixtures between buckets: `staging -> active` shortly before kick-off (Variable
+`footy_activation_lead_minutes`, default 15) and `active -> completed` once the match is over
+and every goal of it is fully processed. Postponed, cancelled, abandoned and awarded matches
+leave the active set at once. A move inserts into the target before deleting from the
+source, and each run first repairs any copy an interrupted move left behind.
+
+    airflow dags trigger advance_fixtures
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import DAG
+
+from footy_airflow.defaults import DEFAULT_ARGS
+from footy_airflow.tasks.fixtures import advance_buckets
+
+with DAG(
+    dag_id="advance_fixtures",
+    doc_md=__doc__,
+    schedule="* * * * *",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    is_paused_upon_creation=True,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["footy", "fixtures"],
+):
+    advance_buckets()

@@ -1,0 +1,41 @@
+"""
+### ingest_fixtures
+
+Fetches one day's fixtures from API-Football and stores each in the bucket its status says
+(`fixtures_staging` / `fixtures_active` / `fixtures_completed`). Runs daily at 00:05 UTC for
+that day; re-running a day changes nothing.
+
+Tracked leagues and teams come from the Variable `footy_tracking`
+(`{"league_ids": [39], "team_ids": [], "season": null}`); a manual run may override them:
+
+    airflow dags trigger ingest_fixtures --conf '{"date": "2026-03-14", "league_ids": [39]}'
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import DAG, Param
+
+from footy_airflow.defaults import DEFAULT_ARGS
+from footy_airflow.tasks.fixtures import ingest_day
+
+with DAG(
+    dag_id="ingest_fixtures",
+    doc_md=__doc__,
+    schedule="5 0 * * *",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    is_paused_upon_creation=True,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["footy", "fixtures"],
+    params={
+        "date": Param(None, type=["null", "string"], format="date",
+                      description="Day to ingest (YYYY-MM-DD); default: the run's date"),
+        "league_ids": Param([], type="array", items={"type": "integer"},
+                            description="League ids; default: the footy_tracking Variable"),
+        "team_ids": Param([], type="array", items={"type": "integer"},
+                          description="Team ids; default: the footy_tracking Variable"),
+    },
+):
+    ingest_day()

@@ -1,0 +1,46 @@
+"""
+### monitor_fixtures
+
+Waits (deferred, no worker slot) until there are active fixtures, then polls API-Football
+once for all of them, stores the latest events and applies the goal debounce (a goal is
+confirmed after 3 distinct polls, withdrawn after missing from 3). Fixtures whose goals
+changed are announced on the `footy_fixture_goal_changes` Asset for `process_goals`.
+
+Cadence: `FOOTY_MONITOR_POLL_SECONDS` (default 60, minimum 15).
+
+    airflow dags trigger monitor_fixtures
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG
+
+from footy_airflow.defaults import DEFAULT_ARGS, SENSOR_ARGS, poll_seconds
+from footy_airflow.sensors import MongoQuerySensor
+from footy_airflow.tasks.fixtures import announce_goal_changes, poll_active_fixtures
+
+with DAG(
+    dag_id="monitor_fixtures",
+    doc_md=__doc__,
+    schedule=timedelta(seconds=poll_seconds()),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    is_paused_upon_creation=True,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["footy", "fixtures"],
+):
+    live = MongoQuerySensor(
+        task_id="wait_for_active_fixtures",
+        collection="fixtures_active",
+        query={},
+        limit=1,
+        timeout=timedelta(seconds=max(10, poll_seconds() - 10)),
+        **SENSOR_ARGS,
+    )
+    changed = poll_active_fixtures()
+    live >> changed
+    announce_goal_changes(changed)

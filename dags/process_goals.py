@@ -1,0 +1,68 @@
+"""
+### process_goals
+
+For every fixture with goal changes not yet processed: upsert its confirmed goals (each with
+`processing_status`, all stages false) and withdraw disallowed ones. One mapped task
+instance per fixture, named by fixture. New goal ids are announced on the
+`footy_confirmed_goals` Asset for clip discovery.
+
+Runs on `footy_fixture_goal_changes` events, every 3 minutes as a fallback, or by hand with
+the seed's conf (goals given by hand are confirmed as given, without debounce):
+
+    airflow dags trigger process_goals --conf '{"fixture_id": 1379344, "goal_events": [
+      {"time": {"elapsed": 23, "extra": null}, "team": {"id": 50, "name": "Manchester City"},
+       "player": {"id": 1100, "name": "E. Haaland"}, "assist": {"id": null, "name": null},
+       "type": "Goal", "detail": "Normal Goal", "comments": null}]}'
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param
+
+from footy_airflow.assets import FIXTURE_GOAL_CHANGES
+from footy_airflow.defaults import DEFAULT_ARGS, SENSOR_ARGS
+from footy_airflow.params import GOAL_EVENT_SCHEMA
+from footy_airflow.sensors import MongoQuerySensor
+from footy_airflow.tasks.fixtures import (
+    announce_new_goals,
+    choose_mode,
+    process_fixture,
+    process_manual_goals,
+)
+
+with DAG(
+    dag_id="process_goals",
+    doc_md=__doc__,
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("*/3 * * * *", timezone="UTC"),
+        assets=[FIXTURE_GOAL_CHANGES],
+    ),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    is_paused_upon_creation=True,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["footy", "goals"],
+    params={
+        "fixture_id": Param(None, type=["null", "integer"], minimum=1,
+                            description="Manual run: the fixture the goal_events belong to"),
+        "goal_events": Param([], type="array", items=GOAL_EVENT_SCHEMA,
+                             description="Manual run: goal events in API-Football's shape"),
+    },
+):
+    mode = choose_mode()
+    fixture_ids = MongoQuerySensor(
+        task_id="wait_for_goal_changes",
+        collection="fixtures_active",
+        query={"goal_changes.pending": True},
+        sort=[["_id", 1]],
+        timeout=timedelta(minutes=2, seconds=30),
+        **SENSOR_ARGS,
+    )
+    manual = process_manual_goals()
+    processed = process_fixture.expand(fixture_id=fixture_ids.output)
+    mode >> [fixture_ids, manual]
+    announce_new_goals(processed, manual)

@@ -1,0 +1,107 @@
+"""Tasks of the fixture half: ingest, advance, monitor, process goals."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk import get_current_context, task
+
+from footy.pipeline import fixtures as fixture_stage
+from footy.pipeline import goals as goal_stage
+from footy_airflow.assets import CONFIRMED_GOALS, FIXTURE_GOAL_CHANGES
+from footy_airflow.connections import api_football_client, json_variable
+from footy_airflow.mongo import footy_db
+
+log = logging.getLogger(__name__)
+
+TRACKING_VARIABLE = "footy_tracking"
+LEAD_VARIABLE = "footy_activation_lead_minutes"
+DEFAULT_LEAD_MINUTES = 15
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@task
+def ingest_day(params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Fixtures of one day into their buckets. Conf overrides the tracked leagues/teams."""
+    params = params or {}
+    tracking = fixture_stage.Tracking.from_dict(json_variable(TRACKING_VARIABLE, {}))
+    if params.get("league_ids") or params.get("team_ids"):
+        tracking.league_ids = list(params.get("league_ids") or [])
+        tracking.team_ids = list(params.get("team_ids") or [])
+    day = params.get("date") or get_current_context()["logical_date"].date().isoformat()
+    summary = fixture_stage.ingest(footy_db(), api_football_client(), day, tracking, _now())
+    log.info("ingested %s: %s", day, {k: v for k, v in summary.items() if k != "errors"})
+    return summary
+
+
+@task
+def advance_buckets() -> dict[str, list[int]]:
+    lead = timedelta(minutes=float(json_variable(LEAD_VARIABLE, DEFAULT_LEAD_MINUTES)))
+    moved = fixture_stage.advance(footy_db(), _now(), lead=lead)
+    log.info("moves: %s", moved)
+    return moved
+
+
+@task
+def poll_active_fixtures(run_id: str | None = None) -> list[int]:
+    """One batched API poll of all active fixtures; returns those whose goals changed."""
+    summary = fixture_stage.monitor(footy_db(), api_football_client(), run_id or "", _now())
+    log.info("polled %d fixture(s); goal changes in %s; %d error(s)", summary["polled"],
+             summary["changed"], len(summary["errors"]))
+    return summary["changed"]
+
+
+@task(outlets=[FIXTURE_GOAL_CHANGES])
+def announce_goal_changes(fixture_ids: list[int]) -> list[int]:
+    if not fixture_ids:
+        raise AirflowSkipException("no goal changes in this poll")
+    get_current_context()["outlet_events"][FIXTURE_GOAL_CHANGES].extra = {
+        "fixture_ids": fixture_ids
+    }
+    return fixture_ids
+
+
+@task(map_index_template="{{ fixture_label }}")
+def process_fixture(fixture_id: int) -> dict[str, Any]:
+    """Upsert one fixture's confirmed goals and withdraw disallowed ones."""
+    context = get_current_context()
+    context["fixture_label"] = str(fixture_id)  # type: ignore[typeddict-unknown-key]
+    result = goal_stage.process_fixture_goals(footy_db(), int(fixture_id), _now())
+    context["fixture_label"] = result["label"] or str(fixture_id)  # type: ignore[typeddict-unknown-key]
+    log.info("%s: new %s, withdrawn %s", result["label"], result["new_goals"],
+             result["withdrawn_goals"])
+    return result
+
+
+@task
+def process_manual_goals(params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The seed's manual run: ``{"fixture_id": ..., "goal_events": [...]}``, no debounce."""
+    params = params or {}
+    result = goal_stage.process_manual_goals(
+        footy_db(), int(params["fixture_id"]), list(params.get("goal_events") or []), _now()
+    )
+    log.info("%s: manual goals new %s", result["label"], result["new_goals"])
+    return result
+
+
+@task.branch
+def choose_mode(params: dict[str, Any] | None = None) -> str:
+    return "process_manual_goals" if (params or {}).get("fixture_id") else "wait_for_goal_changes"
+
+
+@task(outlets=[CONFIRMED_GOALS], trigger_rule="none_failed_min_one_success")
+def announce_new_goals(
+    mapped: list[dict[str, Any]] | None, manual: dict[str, Any] | None
+) -> list[str]:
+    results = [r for r in [*(mapped or []), manual] if r]
+    goal_ids = sorted({g for r in results for g in r["new_goals"]})
+    if not goal_ids:
+        raise AirflowSkipException("no confirmed goals to announce")
+    get_current_context()["outlet_events"][CONFIRMED_GOALS].extra = {"goal_ids": goal_ids}
+    return goal_ids

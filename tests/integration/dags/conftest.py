@@ -1,0 +1,39 @@
+"""Running the real DAG files with ``dag.test()`` against FerretDB and the stand-in server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """``dag.test()`` needs Airflow's metadata database (SQLite in the test AIRFLOW_HOME)."""
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True,
+                   stdout=subprocess.DEVNULL, env=os.environ.copy())
+
+
+@pytest.fixture
+def dags(airflow_db, db, db_name, monkeypatch):
+    """The project's DAGs, pointed at this test's database."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("FOOTY_MONGO_DB", db_name)
+    bag = DagBag(dag_folder=str(ROOT / "dags"))
+    assert bag.import_errors == {}
+    return bag.dags
+
+
+@pytest.fixture
+def api_football_connection(monkeypatch):
+    def point_at(url: str, key: str = "test-key") -> None:
+        monkeypatch.setenv("AIRFLOW_CONN_API_FOOTBALL", json.dumps(
+            {"conn_type": "http", "host": url, "password": key}))
+    return point_at
