@@ -37,7 +37,10 @@ def goal_fields(track: GoalTrack, fixture: dict[str, Any]) -> dict[str, Any]:
         "kickoff": fixture.get("kickoff"),
         "league_id": info.get("league_id"),
         "fixture_label": fixture.get("label"),
-        "label": f"{track.player_name} {minute} {fixture.get('label', track.fixture_id)}",
+        # How the grid names a goal's task instances: "E. Haaland 11' Man City v Arsenal".
+        "label": (
+            f"{track.player_name} {minute} {info['home_team_name']} v {info['away_team_name']}"
+        ),
     }
 
 
