@@ -1,0 +1,362 @@
+"""scrape_twitter: one search attempt for one goal, within the goal's search window.
+
+A goal is searched up to ``attempts`` times, ``interval`` apart, because clips appear over
+minutes. Each attempt asks the source only for posts newer than the previous attempt's
+newest (``since_id``), gates every post on its metadata and stores it in ``videos``
+(accepted -> ``candidate``, else ``rejected`` with ``reject_reasons``), then records on the
+goal when the next attempt is due (``processing_status.search.next_at``). The window ends
+(``twitter_scraped: true``) after the last attempt or once ``enough_clips`` were accepted.
+
+Failures: a 429 moves the next attempt to the rate-limit reset without using up an attempt;
+timeouts, 5xx and malformed payloads are recorded on the goal and retried at the next
+attempt (``max_errors`` of them end the window); a rejected credential or request is recorded
+and raised, because every other goal would fail the same way. Nothing stored is ever lost:
+candidates are inserted one by one and never overwritten.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo.database import Database
+
+from footy.errors import ConfigError, PayloadError, TransientError
+from footy.sources import Candidate, ClipSource, GoalQuery, Rejected, SearchResult
+from footy.sources.gates import GateConfig, check
+from footy.sources.query import QueryConfig
+from footy.sources.x_api import XRateLimitedError
+from footy.store.claims import Claim, claim_goal, release
+from footy.store.discovery import (
+    CANDIDATE,
+    REJECTED,
+    SEARCH,
+    accepted_count,
+    find_goal,
+    insert_new_videos,
+    rejected_count,
+    stored_source_ids,
+    video_id,
+)
+from footy.store.goals import CONFIRMED
+from footy.store.status import Stage, mark_stage_done, mark_stage_failed
+
+log = logging.getLogger(__name__)
+
+OWN_GOAL = "Own Goal"
+HALF_TIME_BREAK = timedelta(minutes=15)
+EXTRA_TIME_BREAK = timedelta(minutes=5)
+
+_GATE_FIELDS = {
+    "min_duration_s": float, "max_duration_s": float, "min_aspect": float,
+    "max_aspect": float, "min_short_edge": int,
+}  # fmt: skip
+
+
+def _positive(raw: Mapping[str, Any], key: str, default: float, kind: type) -> Any:
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"footy_discovery.{key} must be a positive number, got {value!r}")
+    if kind is int and value != int(value):
+        raise ConfigError(f"footy_discovery.{key} must be a whole number, got {value!r}")
+    return kind(value)
+
+
+def gate_config(raw: Mapping[str, Any]) -> GateConfig:
+    """``{"min_duration_s": 3, ..., "posted_grace_seconds": 60}`` -> GateConfig."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError("footy_discovery.gates must be an object")
+    known = set(_GATE_FIELDS) | {"posted_grace_seconds"}
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"footy_discovery.gates: unknown keys {sorted(unknown)}")
+    kwargs: dict[str, Any] = {}
+    for key, kind in _GATE_FIELDS.items():
+        if key in raw:
+            kwargs[key] = _positive(raw, key, 0, kind)
+    if "posted_grace_seconds" in raw:
+        grace = raw["posted_grace_seconds"]
+        if isinstance(grace, bool) or not isinstance(grace, int | float) or grace < 0:
+            raise ConfigError("footy_discovery.gates.posted_grace_seconds must be >= 0")
+        kwargs["posted_grace"] = timedelta(seconds=grace)
+    try:
+        return GateConfig(**kwargs)
+    except ValueError as exc:
+        raise ConfigError(f"footy_discovery.gates: {exc}") from exc
+
+
+def _aliases(raw: Any) -> dict[str, tuple[str, ...]]:
+    if not isinstance(raw, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(a, str) for a in v)
+        for k, v in raw.items()
+    ):
+        raise ConfigError("footy_discovery.team_aliases must map team names to lists of names")
+    return {k: tuple(v) for k, v in raw.items()}
+
+
+@dataclass(frozen=True)
+class DiscoveryConfig:
+    """The search window and gates (Airflow Variable ``footy_discovery``, all optional)."""
+
+    attempts: int = 10
+    interval: timedelta = timedelta(seconds=60)
+    enough_clips: int = 10
+    max_errors: int = 10
+    lease: timedelta = timedelta(minutes=10)
+    gates: GateConfig = field(default_factory=GateConfig)
+    team_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any] | None) -> DiscoveryConfig:
+        raw = raw or {}
+        if not isinstance(raw, Mapping):
+            raise ConfigError("footy_discovery must be a JSON object")
+        known = {"attempts", "interval_seconds", "enough_clips", "max_errors",
+                 "lease_seconds", "gates", "team_aliases"}  # fmt: skip
+        unknown = set(raw) - known
+        if unknown:
+            raise ConfigError(f"footy_discovery: unknown keys {sorted(unknown)}")
+        return cls(
+            attempts=_positive(raw, "attempts", cls.attempts, int),
+            interval=timedelta(seconds=_positive(raw, "interval_seconds", 60, float)),
+            enough_clips=_positive(raw, "enough_clips", cls.enough_clips, int),
+            max_errors=_positive(raw, "max_errors", cls.max_errors, int),
+            lease=timedelta(seconds=_positive(raw, "lease_seconds", 600, float)),
+            gates=gate_config(raw.get("gates", {})),
+            team_aliases=_aliases(raw.get("team_aliases", {})),
+        )
+
+    def aliases_for(self, team_name: str | None) -> list[str]:
+        if not team_name:
+            return []
+        return QueryConfig(team_aliases=self.team_aliases).aliases_for(team_name)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def estimated_goal_time(goal: Mapping[str, Any], now: datetime) -> datetime:
+    """When the goal most likely happened, erring early (an early estimate only widens the
+    search and relaxes the "posted after the goal" gate; a late one would drop real clips).
+
+    Kickoff + match minute + the breaks before it, capped by when the goal was confirmed
+    (it cannot have happened after that).
+    """
+    estimates = [_utc(goal["confirmed_at"])] if goal.get("confirmed_at") else []
+    kickoff, elapsed = goal.get("kickoff"), goal.get("elapsed")
+    if isinstance(kickoff, datetime) and isinstance(elapsed, int):
+        played = timedelta(minutes=elapsed + int(goal.get("extra") or 0))
+        breaks = (HALF_TIME_BREAK if elapsed > 45 else timedelta()) + (
+            EXTRA_TIME_BREAK if elapsed > 90 else timedelta()
+        )
+        estimates.append(_utc(kickoff) + played + breaks)
+    return min(estimates) if estimates else now
+
+
+def goal_query(goal: Mapping[str, Any], cfg: DiscoveryConfig, now: datetime) -> GoalQuery:
+    """The search for a goal. An own goal's scorer plays for the other team, so both teams'
+    names (and aliases) are searched with the scorer's name."""
+    team = str(goal.get("team_name") or "")
+    opponent = goal.get("opponent_name")
+    aliases = cfg.aliases_for(team)
+    if goal.get("detail") == OWN_GOAL and opponent:
+        aliases += [opponent, *cfg.aliases_for(opponent)]
+    try:
+        return GoalQuery(
+            goal_id=str(goal["_id"]),
+            fixture_id=int(goal["fixture_id"]),
+            scorer_name=str(goal.get("player_name") or ""),
+            team_name=team,
+            goal_time=estimated_goal_time(goal, now),
+            minute=goal.get("elapsed"),
+            opponent_name=opponent,
+            team_aliases=tuple(aliases),
+        )
+    except (KeyError, ValueError) as exc:
+        raise ConfigError(f"goal {goal.get('_id')} cannot be searched: {exc}") from exc
+
+
+def _video_doc(goal: Mapping[str, Any], item: Candidate | Rejected, reasons: list[str],
+               attempt: int, now: datetime) -> dict[str, Any]:  # fmt: skip
+    if isinstance(item, Candidate):
+        meta = item.to_document()
+    else:  # the source could not even build a candidate (truncated id, no MP4...)
+        meta = {"source": item.source, "source_id": item.source_id, "post_url": item.post_url,
+                "media_url": None, "reject_detail": item.detail}  # fmt: skip
+    doc: dict[str, Any] = {
+        "_id": video_id(str(goal["_id"]), item.source, item.source_id),
+        "goal_id": goal["_id"],
+        "fixture_id": goal.get("fixture_id"),
+        **meta,
+        "state": REJECTED if reasons else CANDIDATE,
+        "found_at": now,
+        "found_attempt": attempt,
+    }
+    if reasons:
+        doc["reject_reasons"] = reasons
+    return doc
+
+
+def gate_documents(goal: Mapping[str, Any], result: SearchResult, goal_time: datetime,
+                   known: set[str], cfg: DiscoveryConfig, attempt: int,
+                   now: datetime) -> list[dict[str, Any]]:  # fmt: skip
+    """``videos`` documents for the posts of ``result`` not stored for the goal yet."""
+    docs = []
+    for candidate in result.candidates:
+        if candidate.source_id not in known:
+            reasons = check(candidate, goal_time, cfg.gates)
+            docs.append(_video_doc(goal, candidate, reasons, attempt, now))
+    for rejected in result.rejected:
+        if rejected.source_id not in known:
+            docs.append(_video_doc(goal, rejected, list(rejected.reasons), attempt, now))
+    return docs
+
+
+def _max_id(a: str | None, b: str | None) -> str | None:
+    ids = [x for x in (a, b) if x and x.isdigit()]
+    return max(ids, key=int) if ids else None
+
+
+def _skip(goal_id: str, label: str, reason: str) -> dict[str, Any]:
+    return {"goal_id": goal_id, "label": label, "status": "skipped", "reason": reason,
+            "new_candidates": [], "new_rejected": [], "finished": False}  # fmt: skip
+
+
+def _not_searchable(goal: Mapping[str, Any] | None, now: datetime, *, due_only: bool,
+                    force: bool) -> str | None:  # fmt: skip
+    """Why the goal must not be searched now (None when it may be)."""
+    if goal is None:
+        return "unknown goal"
+    if goal.get("status") != CONFIRMED:
+        return f"goal is {goal.get('status')}, not confirmed"
+    status = goal.get("processing_status") or {}
+    if status.get("twitter_scraped") and not force:
+        return "search window already ended (conf force=true searches again)"
+    next_at = (status.get("search") or {}).get("next_at")
+    if due_only and next_at is not None and _utc(next_at) > now:
+        return f"next attempt not due until {_utc(next_at).isoformat()}"
+    return None
+
+
+def discover_goal(
+    db: Database,
+    source: ClipSource,
+    goal_id: str,
+    *,
+    owner: str,
+    now: datetime,
+    cfg: DiscoveryConfig | None = None,
+    due_only: bool = True,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Claim the goal, run one search attempt, store its posts, record the outcome.
+
+    ``due_only=False`` (a manual run) searches before ``next_at``; ``force=True`` also
+    searches a goal whose window has ended. Returns a JSON-able summary; ``status`` is
+    ``searched``, ``skipped``, ``rate_limited`` or ``error``.
+    """
+    cfg = cfg or DiscoveryConfig()
+    goal = find_goal(db, goal_id)
+    label = str((goal or {}).get("label") or goal_id)
+    if goal is None:
+        raise ConfigError(f"goal {goal_id!r} is not known")
+    reason = _not_searchable(goal, now, due_only=due_only, force=force)
+    if reason:
+        return _skip(goal_id, label, reason)
+    claim = claim_goal(db, Stage.DISCOVER, goal_id, owner, cfg.lease, now=now)
+    if claim is None:
+        return _skip(goal_id, label, "another run is searching this goal")
+    # Re-read under the claim: a run that finished just before us has moved next_at on.
+    goal = find_goal(db, goal_id)
+    reason = _not_searchable(goal, now, due_only=due_only, force=force)
+    if reason or goal is None:
+        release(db, claim)
+        return _skip(goal_id, label, reason or "unknown goal")
+    return _attempt(db, source, goal, claim, label, now, cfg)
+
+
+def _attempt(db: Database, source: ClipSource, goal: dict[str, Any], claim: Claim, label: str,
+             now: datetime, cfg: DiscoveryConfig) -> dict[str, Any]:  # fmt: skip
+    goal_id = str(goal["_id"])
+    status = goal.get("processing_status") or {}
+    search = status.get("search") or {}
+    attempt = int(search.get("attempts") or 0) + 1
+    summary = _skip(goal_id, label, "")
+    summary.update(reason=None, attempt=attempt)
+    try:
+        query = goal_query(goal, cfg, now)
+    except ConfigError as exc:  # nothing usable to search with: retrying cannot help
+        return _record_error(db, goal, claim, exc, summary, now, cfg, give_up=True)
+    try:
+        result = source.search(query, since_id=search.get("since_id"))
+    except XRateLimitedError as exc:
+        # Not an attempt: the source did not answer. Come back when the window resets.
+        next_at = max(_utc(exc.reset_at), now)
+        mark_stage_failed(db, claim, exc, now=now, fields={
+            f"{SEARCH}.next_at": next_at, f"{SEARCH}.rate_limited_until": next_at})  # fmt: skip
+        log.warning("%s: rate limited until %s", label, next_at.isoformat())
+        return {**summary, "status": "rate_limited", "next_at": next_at.isoformat(),
+                "error": {"type": type(exc).__name__, "message": str(exc)}}  # fmt: skip
+    except (TransientError, PayloadError) as exc:
+        return _record_error(db, goal, claim, exc, summary, now, cfg)
+    except BaseException as exc:
+        # Credentials, a refused request, a bug: every goal would fail alike. Record, raise.
+        mark_stage_failed(db, claim, exc, now=now,
+                          fields={f"{SEARCH}.next_at": now + cfg.interval})
+        raise
+
+    goal_time = query.goal_time
+    known = stored_source_ids(db, goal_id, result.source)
+    docs = gate_documents(goal, result, goal_time, known, cfg, attempt, now)
+    inserted = set(insert_new_videos(db, docs))
+    new_candidates = [d["_id"] for d in docs if d["_id"] in inserted and d["state"] == CANDIDATE]
+    new_rejected = [d["_id"] for d in docs if d["_id"] in inserted and d["state"] == REJECTED]
+
+    accepted = accepted_count(db, goal_id)
+    ended = ("enough_clips" if accepted >= cfg.enough_clips
+             else "attempts" if attempt >= cfg.attempts else None)  # fmt: skip
+    next_at = now + cfg.interval
+    since_id = _max_id(search.get("since_id"), result.newest_id)
+    fields: dict[str, Any] = {
+        f"{SEARCH}.attempts": attempt,
+        f"{SEARCH}.accepted": accepted,
+        f"{SEARCH}.rejected": rejected_count(db, goal_id),
+        f"{SEARCH}.since_id": since_id,
+        f"{SEARCH}.next_at": None if ended else next_at,
+        f"{SEARCH}.last_attempt_at": now,
+        f"{SEARCH}.last_query": result.query,
+        f"{SEARCH}.goal_time": goal_time,
+        f"{SEARCH}.truncated": result.truncated,
+    }
+    if ended:
+        fields[f"{SEARCH}.ended"] = ended
+    current = mark_stage_done(db, claim, finished=ended is not None, fields=fields, now=now)
+    log.info("%s: attempt %d, %d new candidate(s), %d new rejected, %d accepted in all%s",
+             label, attempt, len(new_candidates), len(new_rejected), accepted,
+             f"; window ended ({ended})" if ended else "")
+    return {**summary, "status": "searched" if current else "stale",
+            "new_candidates": new_candidates, "new_rejected": new_rejected,
+            "accepted": accepted, "finished": ended is not None, "ended": ended,
+            "next_at": None if ended else next_at.isoformat(), "since_id": since_id}  # fmt: skip
+
+
+def _record_error(db: Database, goal: dict[str, Any], claim: Claim, exc: BaseException,
+                  summary: dict[str, Any], now: datetime, cfg: DiscoveryConfig, *,
+                  give_up: bool = False) -> dict[str, Any]:  # fmt: skip
+    """A failed attempt: recorded, retried at the next interval; too many end the window."""
+    errors = int(((goal.get("processing_status") or {}).get("errors") or {}).get(claim.stage, 0))
+    give_up = give_up or errors + 1 >= cfg.max_errors
+    fields: dict[str, Any] = {f"{SEARCH}.next_at": None if give_up else now + cfg.interval}
+    if give_up:
+        fields.update({"processing_status.twitter_scraped": True,
+                       f"processing_status.{claim.stage}_done_at": now,
+                       f"{SEARCH}.ended": "errors"})  # fmt: skip
+    mark_stage_failed(db, claim, exc, fields=fields, now=now)
+    log.warning("%s: search failed with %s: %s%s", summary["label"], type(exc).__name__, exc,
+                "; giving up on this goal" if give_up else "")
+    return {**summary, "status": "error", "finished": give_up,
+            "error": {"type": type(exc).__name__, "message": str(exc)}}

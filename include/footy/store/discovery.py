@@ -1,0 +1,75 @@
+"""Clip discovery's queries: due goals, candidate clips in ``videos``, search progress.
+
+``videos`` documents are inserted once under ``_id = "{goal_id}:{source}:{source_id}"`` and
+never overwritten here: a re-run or an overlapping run that finds the same post hits the
+unique ``_id`` and leaves the stored document (and any later state the download or filter
+stages gave it) alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from footy.store.db import GOALS, VIDEOS
+from footy.store.goals import CONFIRMED
+
+CANDIDATE = "candidate"
+REJECTED = "rejected"
+
+SEARCH = "processing_status.search"
+
+# What the scrape_twitter sensor waits for. "$$NOW" is resolved by the sensor at each check.
+DUE_GOALS_QUERY: dict[str, Any] = {
+    "status": CONFIRMED,
+    "processing_status.twitter_scraped": False,
+    "$or": [
+        {f"{SEARCH}.next_at": {"$lte": "$$NOW"}},
+        {f"{SEARCH}.next_at": {"$exists": False}},
+        {f"{SEARCH}.next_at": None},
+    ],
+}
+
+
+def video_id(goal_id: str, source: str, source_id: str) -> str:
+    return f"{goal_id}:{source}:{source_id}"
+
+
+def find_goal(db: Database, goal_id: str) -> dict[str, Any] | None:
+    return db[GOALS].find_one({"_id": goal_id})
+
+
+def goal_label(db: Database, goal_id: str) -> str:
+    """The grid name of a goal's task instance (its id when the goal is unknown)."""
+    doc = db[GOALS].find_one({"_id": goal_id}, {"label": 1})
+    return str((doc or {}).get("label") or goal_id)
+
+
+def stored_source_ids(db: Database, goal_id: str, source: str) -> set[str]:
+    """Post ids of ``source`` already stored for the goal (any state)."""
+    cursor = db[VIDEOS].find({"goal_id": goal_id, "source": source}, {"source_id": 1})
+    return {str(doc["source_id"]) for doc in cursor}
+
+
+def insert_new_videos(db: Database, docs: Iterable[dict[str, Any]]) -> list[str]:
+    """Insert each document unless its ``_id`` exists. Returns the ``_id``s inserted now."""
+    inserted: list[str] = []
+    for doc in docs:
+        try:
+            db[VIDEOS].insert_one(doc)
+        except DuplicateKeyError:
+            continue  # found before (this run or an overlapping one): keep what is stored
+        inserted.append(doc["_id"])
+    return inserted
+
+
+def accepted_count(db: Database, goal_id: str) -> int:
+    """Clips of the goal that passed the metadata gates (whatever happened to them since)."""
+    return db[VIDEOS].count_documents({"goal_id": goal_id, "state": {"$ne": REJECTED}})
+
+
+def rejected_count(db: Database, goal_id: str) -> int:
+    return db[VIDEOS].count_documents({"goal_id": goal_id, "state": REJECTED})
