@@ -1,0 +1,70 @@
+"""``python -m footy status``: the seed's "Check MongoDB Status" as a command.
+
+Goals per stage, fixtures per bucket, clips per state, stuck claims and recent errors by
+class. Reads ``$MONGO_URI`` (or ``--uri``) and ``$FOOTY_MONGO_DB``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime
+
+from footy.store import connect
+from footy.store.report import (
+    fixture_counts,
+    goal_counts,
+    recent_errors,
+    stuck_claims,
+    video_counts,
+)
+
+
+def collect(db) -> dict:
+    return {
+        "fixtures": fixture_counts(db),
+        "goals": goal_counts(db),
+        "clips": video_counts(db),
+        "stuck_claims": stuck_claims(db),
+        "errors": recent_errors(db),
+    }
+
+
+def render(report: dict) -> str:
+    lines = ["fixtures:"]
+    lines += [f"  {name:<22} {n:>6}" for name, n in report["fixtures"].items()]
+    lines.append("goals:")
+    lines += [f"  {stage:<22} {n:>6}" for stage, n in report["goals"].items()]
+    lines.append("clips:")
+    lines += [f"  {state:<22} {n:>6}" for state, n in sorted(report["clips"].items())] or [
+        "  (none)"]
+    lines.append(f"stuck claims: {len(report['stuck_claims'])}")
+    lines += [
+        f"  {c['stage']:<9} {c['goal_id']} (owner {c['owner']}, "
+        f"expired {c['expired_at']:%H:%M:%S})"
+        for c in report["stuck_claims"]
+    ]
+    errors = report["errors"]
+    lines.append("errors by class:")
+    for kind in ("goal_errors_by_class", "clip_errors_by_class"):
+        for name, n in sorted(errors[kind].items(), key=lambda kv: -kv[1]):
+            lines.append(f"  {kind.split('_')[0]:<5} {name:<28} {n:>5}")
+    for err in errors["latest_goal_errors"][:5]:
+        lines.append(f"  latest: {err['goal']}: {err['type']}: {err['message']}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m footy status", description=__doc__)
+    parser.add_argument("--uri", default=None, help="MongoDB URI (default: $MONGO_URI)")
+    parser.add_argument("--db", default=None, help="database (default: $FOOTY_MONGO_DB or footy)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    args = parser.parse_args(argv)
+    db = connect(args.uri, args.db)
+    report = collect(db)
+    if args.json:
+        print(json.dumps(report, default=lambda v: v.isoformat() if isinstance(v, datetime)
+                         else str(v), indent=2))
+    else:
+        print(render(report))
+    return 0

@@ -1,0 +1,87 @@
+"""Read-only operator queries: what is where, what is stuck, what failed."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import DESCENDING
+from pymongo.database import Database
+
+from footy.store.db import (
+    CLAIMS,
+    FIXTURES_ACTIVE,
+    FIXTURES_COMPLETED,
+    FIXTURES_STAGING,
+    GOALS,
+    VIDEOS,
+)
+
+# The seed's "Check MongoDB Status" queries, in pipeline order.
+GOAL_STAGES = {
+    "awaiting discovery": {"status": "confirmed", "processing_status.twitter_scraped": False},
+    "awaiting download": {"status": "confirmed", "processing_status.twitter_scraped": True,
+                          "processing_status.videos_downloaded": False},
+    "awaiting filter": {"status": "confirmed", "processing_status.videos_downloaded": True,
+                        "processing_status.videos_filtered": False},
+    "completed": {"status": "confirmed", "processing_status.completed": True},
+    "withdrawn": {"status": "withdrawn"},
+}
+
+
+def fixture_counts(db: Database) -> dict[str, int]:
+    return {name: db[name].count_documents({})
+            for name in (FIXTURES_STAGING, FIXTURES_ACTIVE, FIXTURES_COMPLETED)}
+
+
+def goal_counts(db: Database) -> dict[str, int]:
+    return {stage: db[GOALS].count_documents(query) for stage, query in GOAL_STAGES.items()}
+
+
+def video_counts(db: Database) -> dict[str, int]:
+    return dict(Counter(doc.get("state", "?") for doc in db[VIDEOS].find({}, {"state": 1})))
+
+
+def stuck_claims(db: Database, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Claims whose lease ran out without a release: a worker died holding them."""
+    now = now or datetime.now(UTC)
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for claim in db[CLAIMS].find({"released": False}):
+        key = (claim["stage"], claim["goal_id"])
+        if key not in latest or claim["attempt"] > latest[key]["attempt"]:
+            latest[key] = claim
+    stuck = []
+    for claim in latest.values():
+        expires = claim["expires_at"]
+        expires = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
+        if expires < now and not db[CLAIMS].find_one(
+            {"stage": claim["stage"], "goal_id": claim["goal_id"],
+             "attempt": {"$gt": claim["attempt"]}}, {"_id": 1}
+        ):
+            stuck.append({"stage": claim["stage"], "goal_id": claim["goal_id"],
+                          "owner": claim["owner"], "expired_at": expires})
+    return sorted(stuck, key=lambda c: c["expired_at"])
+
+
+def recent_errors(db: Database, limit: int = 10) -> dict[str, Any]:
+    """Goal and clip errors by class, with the latest few of each kind."""
+    goal_errors = list(
+        db[GOALS].find({"processing_status.last_error": {"$ne": None}},
+                       {"label": 1, "processing_status.last_error": 1})
+        .sort("processing_status.last_error.at", DESCENDING).limit(limit)
+    )
+    clip_errors = list(
+        db[VIDEOS].find({"download.error": {"$exists": True}},
+                        {"goal_id": 1, "download.error": 1, "state": 1})
+        .sort("download.error.at", DESCENDING).limit(200)
+    )
+    return {
+        "goal_errors_by_class": dict(Counter(
+            g["processing_status"]["last_error"]["type"] for g in goal_errors)),
+        "clip_errors_by_class": dict(Counter(v["download"]["error"]["type"] for v in clip_errors)),
+        "latest_goal_errors": [
+            {"goal": g.get("label") or g["_id"], **g["processing_status"]["last_error"]}
+            for g in goal_errors
+        ],
+    }

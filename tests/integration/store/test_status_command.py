@@ -1,0 +1,57 @@
+"""``python -m footy status`` against a real database with goals in every stage."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from footy.store import GOALS, VIDEOS, Stage, claim_goal, mark_stage_failed, new_processing_status
+
+pytestmark = pytest.mark.integration
+
+
+def _goal(goal_id: str, **flags) -> dict:
+    status = new_processing_status()
+    status.update(flags)
+    return {"_id": goal_id, "status": "confirmed", "label": goal_id, "processing_status": status}
+
+
+def test_status_reports_stages_stuck_claims_and_errors(db, mongo_uri, db_name):
+    db[GOALS].insert_many([
+        _goal("a"),
+        _goal("b", twitter_scraped=True),
+        _goal("c", twitter_scraped=True, videos_downloaded=True),
+        _goal("d", twitter_scraped=True, videos_downloaded=True, videos_filtered=True,
+              completed=True),
+        {**_goal("e"), "status": "withdrawn"},
+    ])
+    db[VIDEOS].insert_many([{"_id": "v1", "state": "kept"}, {"_id": "v2", "state": "failed",
+                            "download": {"error": {"type": "ClipForbiddenError", "message": "403",
+                                                   "at": datetime.now(UTC)}}}])
+    long_ago = datetime.now(UTC) - timedelta(hours=1)
+    claim_goal(db, Stage.DOWNLOAD, "b", "dead-worker", timedelta(minutes=5), now=long_ago)
+    failing = claim_goal(db, Stage.DISCOVER, "a", "w", timedelta(minutes=5))
+    mark_stage_failed(db, failing, TimeoutError("search timed out"))
+
+    out = subprocess.run(
+        [sys.executable, "-m", "footy", "status", "--json"], check=True, capture_output=True,
+        text=True, env={**os.environ, "MONGO_URI": mongo_uri, "FOOTY_MONGO_DB": db_name},
+    )
+    report = json.loads(out.stdout)
+    assert report["goals"] == {"awaiting discovery": 1, "awaiting download": 1,
+                               "awaiting filter": 1, "completed": 1, "withdrawn": 1}
+    assert report["clips"] == {"kept": 1, "failed": 1}
+    assert [(c["stage"], c["goal_id"]) for c in report["stuck_claims"]] == [("download", "b")]
+    assert report["errors"]["goal_errors_by_class"] == {"TimeoutError": 1}
+    assert report["errors"]["clip_errors_by_class"] == {"ClipForbiddenError": 1}
+
+    text = subprocess.run(
+        [sys.executable, "-m", "footy", "status"], check=True, capture_output=True, text=True,
+        env={**os.environ, "MONGO_URI": mongo_uri, "FOOTY_MONGO_DB": db_name},
+    ).stdout
+    assert "awaiting download" in text and "stuck claims: 1" in text
