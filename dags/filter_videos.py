@@ -1,0 +1,76 @@
+"""
+### filter_videos
+
+Keeps one best copy of each distinct clip of a goal. For every goal with newly `stored`
+clips: fingerprint each new clip once (stored on the clip), compare it with the goal's kept
+clips; a new distinct clip is `kept`, a copy of a kept clip is a `duplicate` (`duplicate_of`,
+`duplicate_reason`) and its object is deleted, a better copy replaces a worse keeper. A clip
+that cannot be decoded is `failed` (`filter.error`), never failing its goal. Once downloads
+are over and every clip is filtered, the goal is `videos_filtered` and `completed`. Clips of
+withdrawn goals are `removed` and their objects deleted. One mapped task instance per goal,
+named by goal; goals with newly kept clips are announced on `footy_kept_clips`.
+
+Runs on `footy_stored_clips` events, every 2 minutes as a fallback (which also completes
+goals whose downloads ended with nothing stored), or by hand for given goals:
+
+    airflow dags trigger filter_videos --conf '{"goal_ids": ["2001_50_1100_normal_1"]}'
+
+Re-running changes nothing once a goal is filtered. Settings: Variable `footy_filter`
+(JSON, optional) `{"delete_duplicates": true, "max_read_attempts": 3}`; storage from
+`FOOTY_STORAGE_URL` (`file:///path` or `s3://bucket/prefix` with `aws_default`).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param
+
+from footy.store.filtering import CLIP_WORK_QUERY
+from footy_airflow.assets import STORED_CLIPS
+from footy_airflow.defaults import DEFAULT_ARGS, SENSOR_ARGS
+from footy_airflow.params import GOAL_IDS_SCHEMA
+from footy_airflow.sensors import MongoQuerySensor
+from footy_airflow.tasks.filter import (
+    announce_kept_clips,
+    choose_goals_source,
+    collect_goals,
+    filter_goal,
+)
+
+with DAG(
+    dag_id="filter_videos",
+    doc_md=__doc__,
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("*/2 * * * *", timezone="UTC"),
+        assets=[STORED_CLIPS],
+    ),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    is_paused_upon_creation=True,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["footy", "clips"],
+    params={
+        "goal_ids": Param([], **GOAL_IDS_SCHEMA,
+                          description="Manual run: filter these goals now"),
+    },
+):
+    source = choose_goals_source()
+    # Deferred wait for new clips, shorter than the 2-minute cadence so a run never holds
+    # up the next one; on timeout it skips and collect_goals still completes goals whose
+    # downloads ended with nothing stored.
+    clip_ids = MongoQuerySensor(
+        task_id="wait_for_stored_clips",
+        collection="videos",
+        query=CLIP_WORK_QUERY,
+        sort=[["_id", 1]],
+        limit=1000,
+        timeout=timedelta(seconds=100),
+        **SENSOR_ARGS,
+    )
+    goal_ids = collect_goals(clip_ids.output)
+    source >> [clip_ids, goal_ids]
+    results = filter_goal.expand(goal_id=goal_ids)
+    announce_kept_clips(results)

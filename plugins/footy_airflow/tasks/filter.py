@@ -1,0 +1,106 @@
+"""Tasks of filter_videos: which goals to visit, one filtering run per goal, the announcement."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import get_current_context, task
+from airflow.sdk.exceptions import AirflowSkipException
+
+from footy.pipeline import filter as filter_stage
+from footy.storage import ClipStorage, storage_from_env
+from footy.store import Stage, claim_goal, mark_stage_failed
+from footy.store.discovery import goal_label
+from footy_airflow.assets import KEPT_CLIPS
+from footy_airflow.connections import json_variable
+from footy_airflow.mongo import footy_db
+
+log = logging.getLogger(__name__)
+
+FILTER_VARIABLE = "footy_filter"
+LEASE = timedelta(minutes=20)  # longer than the task's execution_timeout
+MAX_GOALS_PER_RUN = 200  # well under [core] max_map_length; the rest come next run
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def clip_storage() -> ClipStorage:
+    """The shared Airflow-side storage factory when present, else ``$FOOTY_STORAGE_URL``."""
+    try:
+        from footy_airflow.storage import clip_storage as shared_factory
+    except ModuleNotFoundError as exc:
+        if exc.name != "footy_airflow.storage":
+            raise
+        return storage_from_env()
+    return shared_factory()
+
+
+@task.branch
+def choose_goals_source(params: dict[str, Any] | None = None) -> list[str]:
+    """Manual conf names the goals; otherwise wait for stored clips first."""
+    if (params or {}).get("goal_ids"):
+        return ["collect_goals"]
+    return ["wait_for_stored_clips", "collect_goals"]
+
+
+@task(trigger_rule="none_failed_min_one_success")
+def collect_goals(
+    clip_ids: list[str] | None = None, params: dict[str, Any] | None = None
+) -> list[str]:
+    """Distinct goals to visit: the conf's, or every goal with filtering work.
+
+    Beyond the goals of the clips the sensor found, this also picks up goals whose downloads
+    ended with nothing stored (their completion) and withdrawn goals with clips to remove.
+    """
+    manual = list(dict.fromkeys((params or {}).get("goal_ids") or []))
+    if manual:
+        return manual
+    goal_ids = filter_stage.goals_with_work(footy_db(), MAX_GOALS_PER_RUN)
+    log.info("%d clip(s) waiting; %d goal(s) to visit", len(clip_ids or []), len(goal_ids))
+    if not goal_ids:
+        raise AirflowSkipException("no goal has filtering work")
+    return goal_ids
+
+
+@task(map_index_template="{{ goal_label }}", execution_timeout=timedelta(minutes=15))
+def filter_goal(goal_id: str, run_id: str | None = None) -> dict[str, Any]:
+    """One filtering run for one goal (skipped when there is nothing to do or another run
+    holds the goal)."""
+    context = get_current_context()
+    db = footy_db()
+    label = goal_label(db, goal_id)
+    context["goal_label"] = label  # type: ignore[typeddict-unknown-key]
+    if not filter_stage.has_work(db, goal_id):
+        log.info("%s: nothing to filter", label)
+        return {"goal_id": goal_id, "label": label, "skipped": "nothing to do"}
+    owner = f"{run_id or 'manual'}@{socket.gethostname()}"
+    claim = claim_goal(db, Stage.FILTER, goal_id, owner, LEASE, now=_now())
+    if claim is None:
+        log.info("%s: another run holds the goal; skipped", label)
+        return {"goal_id": goal_id, "label": label, "skipped": "claimed by another run"}
+    try:
+        cfg = filter_stage.FilterConfig.from_dict(json_variable(FILTER_VARIABLE, {}))
+        summary = filter_stage.filter_goal(db, clip_storage(), goal_id, claim, _now(), cfg)
+    except Exception as exc:
+        mark_stage_failed(db, claim, exc)
+        raise
+    log.info(
+        "%s: kept %s, duplicates %s, replaced %s, failed %s, removed %s, completed %s",
+        label, summary["kept"], summary["duplicates"], summary["replaced"],
+        summary["failed"], summary["removed"], summary["completed"],
+    )  # fmt: skip
+    return summary
+
+
+@task(outlets=[KEPT_CLIPS], trigger_rule="none_failed_min_one_success")
+def announce_kept_clips(results: list[dict[str, Any]] | None) -> list[str]:
+    goal_ids = sorted({r["goal_id"] for r in results or [] if r and r.get("kept")})
+    if not goal_ids:
+        raise AirflowSkipException("no newly kept clips to announce")
+    get_current_context()["outlet_events"][KEPT_CLIPS].extra = {"goal_ids": goal_ids}
+    return goal_ids
