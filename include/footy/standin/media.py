@@ -1,0 +1,231 @@
+"""Stand-in clip host: ``GET /media/{tweet_id}.mp4`` serves the scenario clip's real H.264 file.
+
+The X stand-in (:mod:`footy.standin.x_api`) advertises media variants at
+``{server}/media/{tweet_id}.mp4`` (best) and ``{server}/media/{tweet_id}.mp4?bitrate=<b/s>``
+(the low variant, re-encoded at that bitrate). This module renders them with
+:func:`footy.clipgen.render_cached` into the clip cache (``$FOOTY_CLIP_CACHE``, default
+``.footy/clips`` under the repository root, else a folder in the system temp dir) and serves
+the bytes with ``Content-Length``, ``Accept-Ranges`` and single-range ``206`` answers.
+Unknown ids, clips without an MP4 variant, playlists and preview images answer 404. Clips
+are served whatever the scenario clock says: a URL is only known once the post is found.
+
+Faults (``POST /_standin/faults`` with ``"path": "/media/<tweet_id>.mp4"``). A download makes
+two GETs (yt-dlp's probe, then the download), so give a fault ``"count": 2`` or more for it
+to reach the download itself:
+
+* the server's generic kinds: ``"404"`` (removed post), ``"403"`` (geo-blocked), ``"500"``,
+  ``"timeout"`` (``seconds`` of silence before the answer), ``"reset"``;
+* ``media_slow``: the real file, streamed at ``rate`` bytes/s (default 65536);
+* ``media_stall``: sends the headers and ``bytes`` (default 65536) of the body, then
+  stays silent for ``seconds`` before closing (a download stalled mid-stream);
+* ``media_corrupt``: 200 ``video/mp4`` with ``bytes`` (default 300000) of noise, not a video;
+* ``media_oversize``: announces ``bytes`` (default 512 MiB) and streams the real file
+  followed by zeros until the client hangs up.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import re
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+
+from footy.standin.server import (
+    Fault,
+    StandinRequest,
+    StandinResponse,
+    register,
+    register_fault,
+)
+from footy.standin.x_api import find_clip
+
+log = logging.getLogger(__name__)
+
+MEDIA_PREFIX = "/media"
+ENV_CLIP_CACHE = "FOOTY_CLIP_CACHE"
+MP4_TYPE = "video/mp4"
+_CHUNK = 16 * 1024
+_MEDIA_PATH = re.compile(r"^/media/(?P<tweet_id>[0-9]+)\.(?P<ext>[a-z0-9]+)$")
+_RANGE = re.compile(r"^bytes=(?P<start>[0-9]*)-(?P<end>[0-9]*)$")
+_render_locks: dict[str, threading.Lock] = {}
+_render_locks_guard = threading.Lock()
+
+
+def clip_cache_dir() -> Path:
+    """``$FOOTY_CLIP_CACHE``, else ``<repo>/.footy/clips`` in a checkout, else a temp folder."""
+    configured = os.environ.get(ENV_CLIP_CACHE, "").strip()
+    if configured:
+        return Path(configured)
+    repo = Path(__file__).resolve().parents[3]
+    if (repo / "pyproject.toml").is_file():
+        return repo / ".footy" / "clips"
+    return Path(tempfile.gettempdir()) / "footy-clips"
+
+
+def _not_found(what: str) -> StandinResponse:
+    return StandinResponse.json_body({"errors": [{"message": f"{what} not found"}]}, 404)
+
+
+def clip_file(req: StandinRequest) -> Path | StandinResponse:
+    """The rendered file this request asks for, or the 404 to answer instead."""
+    match = _MEDIA_PATH.match(req.path)
+    if match is None or match["ext"] != "mp4":
+        return _not_found(req.path)
+    clip = find_clip(req.world, match["tweet_id"])
+    if clip is None or not clip.mp4 or clip.media_type == "photo":
+        return _not_found(f"media {match['tweet_id']}")
+    spec = clip.clip_spec()
+    bitrate = req.query.get("bitrate", "")
+    if bitrate:
+        if not bitrate.isdigit() or int(bitrate) < 1000:
+            return StandinResponse.json_body({"errors": [{"message": "bad bitrate"}]}, 400)
+        spec = replace(spec, bitrate_kbps=int(bitrate) // 1000)
+    # One render per spec at a time: the machine is small and renders are CPU-bound.
+    with _render_locks_guard:
+        lock = _render_locks.setdefault(spec.digest(), threading.Lock())
+    with lock:
+        from footy.clipgen import render_cached  # numpy/OpenCV: only when a clip is asked for
+
+        return render_cached(spec, clip_cache_dir())
+
+
+def _byte_range(header: str, size: int) -> tuple[int, int] | None:
+    """``(first, last)`` of a single ``bytes=`` range, or None when absent/unsupported."""
+    match = _RANGE.match(header.strip())
+    if match is None or (not match["start"] and not match["end"]):
+        return None
+    if match["start"]:
+        first = int(match["start"])
+        last = int(match["end"]) if match["end"] else size - 1
+    else:  # suffix range: the last N bytes
+        first, last = max(0, size - int(match["end"])), size - 1
+    return first, min(last, size - 1)
+
+
+def serve_media(req: StandinRequest) -> StandinResponse:
+    found = clip_file(req)
+    if isinstance(found, StandinResponse):
+        return found
+    data = found.read_bytes()
+    headers = {"Accept-Ranges": "bytes"}
+    wanted = _byte_range(req.headers.get("range", ""), len(data))
+    if wanted is None:
+        return StandinResponse(200, data, headers, content_type=MP4_TYPE)
+    first, last = wanted
+    if first >= len(data) or first > last:
+        headers["Content-Range"] = f"bytes */{len(data)}"
+        return StandinResponse(416, b"", headers, content_type=MP4_TYPE)
+    headers["Content-Range"] = f"bytes {first}-{last}/{len(data)}"
+    return StandinResponse(206, data[first : last + 1], headers, content_type=MP4_TYPE)
+
+
+# ---- streaming faults ------------------------------------------------------------------------
+
+
+def _current_http_handler() -> BaseHTTPRequestHandler | None:
+    """The handler serving this request (it is ``self`` of a caller on this thread's stack).
+
+    A :class:`StandinResponse` carries one whole body; a slow or stalled stream has to write
+    to the connection itself, through the handler's own methods.
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        candidate = frame.f_locals.get("self")
+        if isinstance(candidate, BaseHTTPRequestHandler):
+            return candidate
+        frame = frame.f_back
+    return None
+
+
+def _stream(req: StandinRequest, total: int, chunks: Any, pause: float) -> StandinResponse:
+    """Answer 200 announcing ``total`` bytes and write ``chunks`` with ``pause`` s between
+    them; then close. Stops quietly when the client hangs up or the server stops."""
+    handler = _current_http_handler()
+    if handler is None:  # not under the stand-in server (never expected): send it at once
+        return StandinResponse(200, b"".join(chunks), content_type=MP4_TYPE)
+    stopping = req.world.stopping
+    try:
+        handler.send_response(200)
+        handler.send_header("Content-Type", MP4_TYPE)
+        handler.send_header("Content-Length", str(total))
+        handler.send_header("Accept-Ranges", "bytes")
+        handler.end_headers()
+        for chunk in chunks:
+            if stopping.is_set():
+                break
+            handler.wfile.write(chunk)
+            if pause > 0 and stopping.wait(pause):
+                break
+    except OSError:  # the client hung up (a killed worker, a size limit): nothing to do
+        pass
+    # close=True: the server only closes the connection; the answer was written above.
+    return StandinResponse(status=200, close=True)
+
+
+def _chunks(data: bytes, size: int = _CHUNK) -> Any:
+    return (data[i : i + size] for i in range(0, len(data), size))
+
+
+def _fault_slow(req: StandinRequest, fault: Fault) -> StandinResponse:
+    found = clip_file(req)
+    if isinstance(found, StandinResponse):
+        return found
+    data = found.read_bytes()
+    rate = max(1, int(fault.options.get("rate", 65536)))
+    return _stream(req, len(data), _chunks(data), _CHUNK / rate)
+
+
+def _fault_stall(req: StandinRequest, fault: Fault) -> StandinResponse:
+    found = clip_file(req)
+    if isinstance(found, StandinResponse):
+        return found
+    data = found.read_bytes()
+    head = data[: int(fault.options.get("bytes", 65536))]
+
+    def chunks() -> Any:
+        yield head
+        req.world.stopping.wait(fault.seconds)
+
+    return _stream(req, len(data), chunks(), 0)
+
+
+def _fault_corrupt(req: StandinRequest, fault: Fault) -> StandinResponse:
+    size = int(fault.options.get("bytes", 300_000))
+    noise = random.Random(req.path).randbytes(size)  # deterministic per URL
+    return StandinResponse(200, noise, {"Accept-Ranges": "bytes"}, content_type=MP4_TYPE)
+
+
+def _fault_oversize(req: StandinRequest, fault: Fault) -> StandinResponse:
+    found = clip_file(req)
+    if isinstance(found, StandinResponse):
+        return found
+    data = found.read_bytes()
+    total = max(len(data), int(fault.options.get("bytes", 512 * 1024 * 1024)))
+
+    def chunks() -> Any:
+        yield from _chunks(data)
+        zeros = bytes(_CHUNK)
+        sent = len(data)
+        deadline = time.monotonic() + 60  # never stream forever to a client that keeps up
+        while sent < total and time.monotonic() < deadline:
+            piece = zeros[: min(_CHUNK, total - sent)]
+            sent += len(piece)
+            yield piece
+
+    return _stream(req, total, chunks(), 0)
+
+
+for _method in ("GET", "HEAD"):
+    register(_method, MEDIA_PREFIX, serve_media)
+register_fault("media_slow", _fault_slow)
+register_fault("media_stall", _fault_stall)
+register_fault("media_corrupt", _fault_corrupt)
+register_fault("media_oversize", _fault_oversize)
