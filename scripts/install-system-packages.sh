@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # System packages the project needs: ffmpeg (clip generation, yt-dlp) and a Go toolchain
-# (to build FerretDB). Installs only what is missing; needs root (or sudo) for apt-get.
+# (to build FerretDB), docker-compose (to validate the compose file). Installs only what is missing; needs root (or sudo) for apt-get.
 set -euo pipefail
 need=()
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v ffprobe >/dev/null || need+=(ffmpeg)
 command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || need+=(golang-go)
+command -v docker-compose >/dev/null || need+=(docker-compose)  # validates docker-compose.yaml
 [ ${#need[@]} -eq 0 ] && exit 0
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 echo "install-system-packages: installing ${need[*]}" >&2

@@ -1,0 +1,12 @@
+# The Airflow image with footy's dependencies (used by docker-compose.yaml).
+FROM apache/airflow:3.3.2-python3.11
+
+USER root
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ffmpeg \
+ && apt-get clean && rm -rf /var/lib/apt/lists/*
+USER airflow
+
+COPY requirements.txt constraints.txt /tmp/footy/
+RUN pip install --no-cache-dir -r /tmp/footy/requirements.txt -c /tmp/footy/constraints.txt \
+    "apache-airflow-providers-celery" "apache-airflow-providers-postgres" "psycopg2-binary" "redis"
