@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# System packages the project needs: ffmpeg (clip generation, yt-dlp) and a Go toolchain
-# (to build FerretDB), docker-compose (to validate the compose file). Installs only what is missing; needs root (or sudo) for apt-get.
+# System packages the project needs: ffmpeg (clip generation, yt-dlp), a Go toolchain (to
+# build FerretDB) and docker-compose (to validate docker-compose.yaml). Installs only what is
+# missing; needs root (or sudo) for apt-get.
 set -euo pipefail
 need=()
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
