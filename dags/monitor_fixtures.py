@@ -6,7 +6,7 @@ once for all of them, stores the latest events and applies the goal debounce (a 
 confirmed after 3 distinct polls, withdrawn after missing from 3). Fixtures whose goals
 changed are announced on the `footy_fixture_goal_changes` Asset for `process_goals`.
 
-Cadence: `FOOTY_MONITOR_POLL_SECONDS` (default 60, minimum 15).
+Cadence: `FOOTY_MONITOR_POLL_SECONDS` (default 60, minimum 10).
 
     airflow dags trigger monitor_fixtures
 """

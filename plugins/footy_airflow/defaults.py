@@ -26,4 +26,4 @@ SENSOR_ARGS = {
 
 def poll_seconds() -> int:
     """monitor_fixtures cadence (environment, read at parse time: no database access)."""
-    return max(15, int(os.environ.get("FOOTY_MONITOR_POLL_SECONDS", "60")))
+    return max(10, int(os.environ.get("FOOTY_MONITOR_POLL_SECONDS", "60")))
