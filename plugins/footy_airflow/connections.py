@@ -12,6 +12,7 @@ from airflow.sdk import BaseHook, Variable
 
 from footy.api_football import ApiFootballClient
 from footy.errors import ConfigError
+from footy.sources import ClipSource, create_source
 
 API_FOOTBALL_CONN_ID = "api_football"
 X_API_CONN_ID = "x_api"
@@ -33,6 +34,17 @@ def api_football_client() -> ApiFootballClient:
     if not conn.password:
         raise ConfigError(f"connection {API_FOOTBALL_CONN_ID!r} has no password (the API key)")
     return ApiFootballClient(base_url(conn), conn.password)
+
+
+def x_source(**settings: Any) -> ClipSource:
+    """The X recent-search source from connection ``x_api`` (host = base URL, password =
+    bearer token). Timeouts and retries stay bounded: a search attempt must end well within
+    its claim's lease."""
+    conn = BaseHook.get_connection(X_API_CONN_ID)
+    if not conn.password:
+        raise ConfigError(f"connection {X_API_CONN_ID!r} has no password (the bearer token)")
+    options: dict[str, Any] = {"timeout": (5.0, 20.0), "max_attempts": 3, **settings}
+    return create_source("x", base_url=base_url(conn), bearer_token=conn.password, **options)
 
 
 def json_variable(key: str, default: Any) -> Any:

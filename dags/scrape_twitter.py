@@ -1,0 +1,80 @@
+"""
+### scrape_twitter
+
+Clip discovery. For every confirmed goal whose next search is due
+(`processing_status.search.next_at`), one mapped task instance, named by the goal
+("E. Haaland 11' Manchester City v Arsenal"), claims the goal, searches X for posts newer
+than its last attempt, and stores each post in `videos`: `candidate` when it passes the
+metadata gates, `rejected` with `reject_reasons` otherwise. A goal is searched up to 10
+times about a minute apart, or until 10 clips were accepted; then
+`processing_status.twitter_scraped` becomes true. New candidates are announced on the
+`footy_clip_candidates` Asset (`{"goal_ids": [...], "video_ids": [...]}`) for download.
+
+Runs on `footy_confirmed_goals` events and every minute as a fallback. Settings: Variable
+`footy_discovery` (JSON, all optional: `attempts`, `interval_seconds`, `enough_clips`,
+`max_errors`, `lease_seconds`, `gates` {`min_duration_s`, `max_duration_s`, `min_aspect`,
+`max_aspect`, `min_short_edge`, `posted_grace_seconds`}, `team_aliases`
+{"Manchester City": ["Man City"]}); connection `x_api` (host = base URL, password = bearer
+token).
+
+Search given goals now, even before their next attempt is due (`force` also searches goals
+whose search window has ended):
+
+    airflow dags trigger scrape_twitter --conf '{"goal_ids": ["2001_50_1100_normal_1"], "force": false}'
+"""  # noqa: E501
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param
+
+from footy.store.discovery import DUE_GOALS_QUERY
+from footy_airflow.assets import CONFIRMED_GOALS
+from footy_airflow.defaults import DEFAULT_ARGS, SENSOR_ARGS
+from footy_airflow.params import GOAL_IDS_SCHEMA
+from footy_airflow.sensors import MongoQuerySensor
+from footy_airflow.tasks.discover import (
+    WAIT_TASK_ID,
+    announce_candidates,
+    choose_goals,
+    goals_to_search,
+    requested_goals,
+    search_goal,
+)
+
+with DAG(
+    dag_id="scrape_twitter",
+    doc_md=__doc__,
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("* * * * *", timezone="UTC"),
+        assets=[CONFIRMED_GOALS],
+    ),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    is_paused_upon_creation=True,
+    max_active_runs=2,  # overlapping runs are safe: each goal is claimed by one of them
+    default_args=DEFAULT_ARGS,
+    tags=["footy", "clips"],
+    params={
+        "goal_ids": Param([], type="array", items=GOAL_IDS_SCHEMA["items"], maxItems=1024,
+                          description="Manual run: search these goals now"),
+        "force": Param(False, type="boolean",
+                       description="Manual run: also search goals whose window has ended"),
+    },
+):
+    mode = choose_goals()
+    due = MongoQuerySensor(
+        task_id=WAIT_TASK_ID,
+        collection="goals",
+        query=DUE_GOALS_QUERY,
+        sort=[["_id", 1]],
+        limit=200,
+        timeout=timedelta(seconds=50),
+        **SENSOR_ARGS,
+    )
+    requested = requested_goals()
+    goal_ids = goals_to_search(due.output, requested)
+    mode >> [due, requested]
+    announce_candidates(search_goal.expand(goal_id=goal_ids))

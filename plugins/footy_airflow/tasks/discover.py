@@ -1,0 +1,84 @@
+"""Tasks of clip discovery (scrape_twitter): pick goals, search each, announce candidates."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from airflow.sdk import get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from footy.errors import PermanentError
+from footy.pipeline.discover import DiscoveryConfig, discover_goal
+from footy.store.discovery import goal_label
+from footy_airflow.assets import CLIP_CANDIDATES
+from footy_airflow.connections import json_variable, x_source
+from footy_airflow.mongo import footy_db
+
+log = logging.getLogger(__name__)
+
+DISCOVERY_VARIABLE = "footy_discovery"
+WAIT_TASK_ID = "wait_for_due_goals"
+REQUESTED_TASK_ID = "requested_goals"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@task.branch
+def choose_goals(params: dict[str, Any] | None = None) -> str:
+    """A manual run with ``goal_ids`` searches those now; otherwise wait for due goals."""
+    return REQUESTED_TASK_ID if (params or {}).get("goal_ids") else WAIT_TASK_ID
+
+
+@task(task_id=REQUESTED_TASK_ID)
+def requested_goals(params: dict[str, Any] | None = None) -> list[str]:
+    return list(dict.fromkeys((params or {}).get("goal_ids") or []))
+
+
+@task(trigger_rule="none_failed_min_one_success")
+def goals_to_search(due: list[str] | None, requested: list[str] | None) -> list[str]:
+    """The goal ids of whichever branch ran, in order, once each."""
+    return list(dict.fromkeys([*(due or []), *(requested or [])]))
+
+
+@task(map_index_template="{{ goal_label }}")
+def search_goal(goal_id: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One search attempt for one goal, under an exclusive claim on the goal."""
+    params = params or {}
+    context = get_current_context()
+    db = footy_db()
+    context["goal_label"] = goal_label(db, goal_id)  # type: ignore[typeddict-unknown-key]
+    manual = bool(params.get("goal_ids"))
+    ti = context["ti"]
+    owner = f"{ti.dag_id}/{ti.run_id}/{ti.map_index}"
+    try:
+        cfg = DiscoveryConfig.from_dict(json_variable(DISCOVERY_VARIABLE, {}))
+        result = discover_goal(db, x_source(), goal_id, owner=owner, now=_now(), cfg=cfg,
+                               due_only=not manual, force=manual and bool(params.get("force")))
+    except PermanentError as exc:
+        # Bad credentials or settings fail every goal alike: fail loudly, without retries.
+        raise AirflowFailException(f"{goal_id}: {type(exc).__name__}: {exc}") from exc
+    if result["status"] == "skipped":
+        raise AirflowSkipException(f"{result['label']}: {result['reason']}")
+    log.info("%s: %s", result["label"], {k: v for k, v in result.items() if k != "label"})
+    return result
+
+
+@task(outlets=[CLIP_CANDIDATES], trigger_rule="all_done")
+def announce_candidates(results: list[dict[str, Any]] | None) -> dict[str, list[str]]:
+    """New candidate clips for download_videos; skipped when this run found none.
+
+    Runs even if some goals failed: one goal's failure must not hide the others' clips.
+    """
+    found = [r for r in (results or []) if r and r.get("new_candidates")]
+    if not found:
+        raise AirflowSkipException("no new candidate clips")
+    extra = {
+        "goal_ids": sorted({r["goal_id"] for r in found}),
+        "video_ids": sorted({v for r in found for v in r["new_candidates"]}),
+    }
+    get_current_context()["outlet_events"][CLIP_CANDIDATES].extra = extra
+    return extra
