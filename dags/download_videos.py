@@ -1,0 +1,90 @@
+"""
+### download_videos
+
+Downloads every accepted clip (`videos` in state `candidate`) once, checks it, and stores
+it. For every confirmed goal with due candidates, one mapped task instance, named by the goal
+("E. Haaland 11' Manchester City v Arsenal"), downloads the goal's clips a few at a time
+with yt-dlp (URL allow-list, no private addresses, size limit, socket timeouts), probes the
+real file, applies the quality gates to the real numbers, and puts it in object storage at
+`{fixture_id}/{goal_id}/{sha256[:16]}.mp4` with metadata (goal, fixture, player, team,
+minute, source URL, width, height, duration). The clip becomes `stored` (`storage`, `sha256`,
+`file`) or, on a permanent failure or after `FOOTY_DOWNLOAD_MAX_ATTEMPTS` transient ones,
+`failed` (`download.error` = class and message); a failed clip never fails its goal. Clips
+arriving while the goal is still being searched are downloaded as they come;
+`processing_status.videos_downloaded` becomes true once the search is over and no candidate
+is pending. Goals with newly stored clips are announced on `footy_stored_clips`.
+
+Runs on `footy_clip_candidates` events and every minute as a fallback, or by hand for given
+goals (`force` turns their failed clips back into candidates first):
+
+    airflow dags trigger download_videos --conf '{"goal_ids": ["2001_50_1100_normal_1"], "force": false}'
+
+Needs the pool `footy_downloads` (goals downloading at once; each downloads up to
+`FOOTY_DOWNLOAD_CONCURRENCY`, default 3, clips at a time):
+
+    airflow pools set footy_downloads 4 "download_videos: goals downloading at once"
+
+Storage: `FOOTY_STORAGE_URL` (`s3://bucket/prefix` with connection `aws_default`, or
+`file:///path`; default `.footy/storage`). Download policy: `FOOTY_DOWNLOAD_ALLOWED_HOSTS`
+(comma list; default the X video hosts), `FOOTY_DOWNLOAD_ALLOW_PRIVATE=1` only for a local
+stand-in, `FOOTY_DOWNLOAD_MAX_BYTES`, `FOOTY_DOWNLOAD_SOCKET_TIMEOUT`,
+`FOOTY_DOWNLOAD_RETRY_SECONDS`, `FOOTY_DOWNLOAD_WORK_DIR`.
+"""  # noqa: E501
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param
+
+from footy.store.downloads import due_query
+from footy_airflow.assets import CLIP_CANDIDATES
+from footy_airflow.defaults import DEFAULT_ARGS, SENSOR_ARGS
+from footy_airflow.params import GOAL_IDS_SCHEMA
+from footy_airflow.sensors import MongoQuerySensor
+from footy_airflow.tasks.download import (
+    WAIT_TASK_ID,
+    announce_stored_clips,
+    choose_goals_source,
+    download_goal,
+    select_goals,
+)
+from footy_airflow.triggers import NOW
+
+with DAG(
+    dag_id="download_videos",
+    doc_md=__doc__,
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("* * * * *", timezone="UTC"),
+        assets=[CLIP_CANDIDATES],
+    ),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    is_paused_upon_creation=True,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["footy", "clips"],
+    params={
+        "goal_ids": Param([], type="array", items=GOAL_IDS_SCHEMA["items"], maxItems=1024,
+                          description="Manual run: download these goals' due clips now"),
+        "force": Param(False, type="boolean",
+                       description="Manual run: retry the goals' failed clips too"),
+    },
+):
+    source = choose_goals_source()
+    # A deferred wake-up on due candidates, shorter than the 1-minute cadence; on timeout it
+    # skips and select_goals still finishes searched goals that have nothing pending.
+    due = MongoQuerySensor(
+        task_id=WAIT_TASK_ID,
+        collection="videos",
+        query=due_query(NOW),
+        limit=1,
+        timeout=timedelta(seconds=50),
+        **SENSOR_ARGS,
+    )
+    goal_ids = select_goals()
+    source >> [due, goal_ids]
+    due >> goal_ids
+    results = download_goal.expand(goal_id=goal_ids)  # in pool footy_downloads
+    announce_stored_clips(results)

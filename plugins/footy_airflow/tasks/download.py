@@ -1,0 +1,83 @@
+"""Tasks of download_videos: which goals to visit, one download run per goal, the announcement."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import get_current_context, task
+from airflow.sdk.exceptions import AirflowSkipException
+
+from footy.pipeline import download as download_stage
+from footy_airflow.assets import STORED_CLIPS
+from footy_airflow.mongo import footy_db
+from footy_airflow.storage import clip_storage
+
+log = logging.getLogger(__name__)
+
+WAIT_TASK_ID = "wait_for_candidates"
+SELECT_TASK_ID = "select_goals"
+DOWNLOAD_POOL = "footy_downloads"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@task.branch
+def choose_goals_source(params: dict[str, Any] | None = None) -> list[str]:
+    """Manual conf names the goals; otherwise wait (deferred) for due candidates first."""
+    if (params or {}).get("goal_ids"):
+        return [SELECT_TASK_ID]
+    return [WAIT_TASK_ID, SELECT_TASK_ID]
+
+
+@task(task_id=SELECT_TASK_ID, trigger_rule="none_failed_min_one_success")
+def select_goals(params: dict[str, Any] | None = None) -> list[str]:
+    """The conf's goals, or every confirmed goal with due candidates or ready to finish.
+
+    Runs after the sensor whether it found candidates or timed out: a searched goal without
+    any candidate still has to be marked ``videos_downloaded``.
+    """
+    manual = list(dict.fromkeys((params or {}).get("goal_ids") or []))
+    goal_ids = download_stage.select_goals(footy_db(), _now(), manual or None)
+    log.info("%d goal(s) to visit%s", len(goal_ids), " (manual)" if manual else "")
+    if not goal_ids:
+        raise AirflowSkipException("no goal has download work")
+    return goal_ids
+
+
+@task(map_index_template="{{ goal_label }}", pool=DOWNLOAD_POOL,
+      execution_timeout=timedelta(minutes=30))
+def download_goal(
+    goal_id: str, run_id: str | None = None, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Download one goal's due clips (a few at a time); failed clips never fail the task."""
+    context = get_current_context()
+    context["goal_label"] = goal_id  # type: ignore[typeddict-unknown-key]
+    owner = f"{run_id or 'manual'}@{socket.gethostname()}"
+    summary = download_stage.download_goal(
+        footy_db(), goal_id, clip_storage(), owner=owner, now=_now(),
+        force=bool((params or {}).get("force")),
+    )  # fmt: skip
+    context["goal_label"] = summary["label"]  # type: ignore[typeddict-unknown-key]
+    if summary.get("skipped"):
+        log.info("%s: skipped (%s)", summary["label"], summary["skipped"])
+    else:
+        log.info("%s: stored %d, failed %d, retry later %d, downloads finished: %s",
+                 summary["label"], len(summary["stored"]), len(summary["failed"]),
+                 len(summary["retry"]), summary["finished"])  # fmt: skip
+    return summary
+
+
+@task(outlets=[STORED_CLIPS], trigger_rule="none_failed_min_one_success")
+def announce_stored_clips(results: list[dict[str, Any]] | None) -> list[str]:
+    """Goals with newly stored clips or newly finished downloads, for filter_videos."""
+    goal_ids = sorted({r["goal_id"] for r in results or []
+                       if r and (r.get("stored") or r.get("finished"))})  # fmt: skip
+    if not goal_ids:
+        raise AirflowSkipException("no newly stored clips to announce")
+    get_current_context()["outlet_events"][STORED_CLIPS].extra = {"goal_ids": goal_ids}
+    return goal_ids
