@@ -146,3 +146,45 @@ def test_bad_manual_conf_is_refused(dags):
         dags["download_videos"].test(run_conf={"goal_ids": "2001_50_1100_normal_1"})
     with pytest.raises(ParamValidationError):
         dags["download_videos"].test(run_conf={"goal_ids": [], "force": "yes"})
+
+
+def test_clip_storage_follows_the_storage_url(tmp_path, monkeypatch):
+    """``s3://`` goes through the Amazon provider's S3Hook on ``aws_default`` (here a moto
+    server); ``file://`` is a folder; unset is the embedded default."""
+    import json
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from footy.storage import S3ClipStorage
+    from footy_airflow.storage import DEFAULT_STORAGE_URL, clip_storage
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps({
+            "conn_type": "aws", "login": "testing", "password": "testing",
+            "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"},
+        }))  # fmt: skip
+        boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing",
+                     aws_secret_access_key="testing",
+                     region_name="us-east-1").create_bucket(Bucket="clips")  # fmt: skip
+        monkeypatch.setenv("FOOTY_STORAGE_URL", "s3://clips/footy")
+        s3 = clip_storage()
+        assert isinstance(s3, S3ClipStorage) and (s3.bucket, s3.prefix) == ("clips", "footy")
+        src = tmp_path / "a.mp4"
+        src.write_bytes(b"x" * 1000)
+        key = "1/g/0123456789abcdef.mp4"
+        assert s3.put(src, key, {"goal_id": "g"}, 1000).url == f"s3://clips/footy/{key}"
+        assert s3.metadata(key) == {"goal_id": "g"}
+    finally:
+        server.stop()
+    monkeypatch.setenv("FOOTY_STORAGE_URL", (tmp_path / "store").as_uri())
+    assert isinstance(clip_storage(), LocalClipStorage)
+    monkeypatch.delenv("FOOTY_STORAGE_URL")
+    default = clip_storage()
+    assert isinstance(default, LocalClipStorage)
+    assert default.root.as_uri() == DEFAULT_STORAGE_URL and DEFAULT_STORAGE_URL.endswith(
+        "/.footy/storage")
