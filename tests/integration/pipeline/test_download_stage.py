@@ -411,10 +411,11 @@ def test_a_killed_worker_s_clip_is_downloaded_later_once(
     assert video["state"] == "stored" and video["download"]["attempts"] == 2
     assert [o.key for o in local.list()] == [video["storage"]["key"]]
     assert list(settings.work_dir.iterdir()) == []  # the dead worker's folder was swept
-    gets = [r["fault"] for r in standin.world.requests[log_start:]
-            if r["path"] == f"/media/{HAALAND}.mp4"]  # fmt: skip
+    # (a handler of an earlier test's "timeout" fault may still log meanwhile: not counted)
+    gets = [str(r["fault"]) for r in standin.world.requests[log_start:]
+            if r["path"] == f"/media/{HAALAND}.mp4" and r["fault"] in (None, "media_slow")]
     # the dead worker's probe and cut-off download, then one probe and one download
-    assert sorted(map(str, gets)) == ["None", "None", "media_slow", "media_slow"]
+    assert sorted(gets) == ["None", "None", "media_slow", "media_slow"]
 
     assert run(db, local, settings)["stored"] == []
     assert len(local.list()) == 1
