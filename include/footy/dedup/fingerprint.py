@@ -4,15 +4,23 @@ One sequential decoding pass: ``grab()`` every frame (cheap: no colour conversio
 ``retrieve()`` only the frame nearest each sample time. Sampling is by timestamp, not frame
 index, so a 25 fps and a 50 fps copy of the same footage sample the same instants.
 
-Per sampled frame: shrink the BGR frame to a small work image first (INTER_AREA) and only then
-convert to grey, strip letterbox/pillarbox bars (detected once from the first bright samples),
-equalise the histogram, shrink to 9x8 and take the 64 horizontal-gradient sign bits (dHash).
+Luma straight from the decoder: for 8-bit YUV streams the capture's BGR conversion is turned
+off (``CAP_PROP_CONVERT_RGB`` = 0) and ``retrieve()`` returns the Y plane, which *is* the grey
+image; the per-frame YUV->BGR conversion (and BGR->grey) was most of the cost above a
+decode-only pass. Other pixel formats (10-bit, RGB) keep the BGR path.
+
+Per sampled frame: shrink the grey frame to a small work image first (INTER_AREA), strip
+letterbox/pillarbox bars (detected once from the first bright samples), equalise the
+histogram, shrink to 9x8 and take the 64 horizontal-gradient sign bits (dHash).
 """
 
 from __future__ import annotations
 
 import os
 import struct
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +36,10 @@ BLUR_SIGMA = 3.0  # work-image pixels (~1/6 of a hash cell)
 BAR_LEVEL = 24  # a row/column whose brightest mean stays below this is a bar (0..255)
 BAR_SAMPLES = 8  # bright samples used to detect bars
 BAR_MAX_WAIT = 60  # ...looking at most this many samples (a long fade-in)
+# Decoder pixel formats (CAP_PROP_CODEC_PIXEL_FORMAT fourcc) whose first plane is 8-bit luma.
+LUMA_FORMATS = frozenset(
+    {"I420", "IYUV", "YV12", "J420", "Y42B", "422P", "Y444", "444P", "NV12", "NV21", "Y800"}
+)
 _MAGIC = b"FPH1"
 _HEADER = struct.Struct("<4sHHIIIIIIddddQd4H")  # 88 bytes
 
@@ -167,6 +179,49 @@ def _hash_block(small: list[np.ndarray]) -> np.ndarray:
     return packed.view(">u8").reshape(-1).astype(np.uint64)
 
 
+_quiet_lock = threading.Lock()
+_quiet_users = 0
+_quiet_saved: int | None = None
+
+
+@contextmanager
+def _quiet_opencv() -> Iterator[None]:
+    """Silence OpenCV's per-frame "unsupported picture format" warning of the raw-luma path
+    (process-wide log level, so reference-counted across threads)."""
+    global _quiet_users, _quiet_saved
+    with _quiet_lock:
+        if _quiet_users == 0:
+            _quiet_saved = cv2.utils.logging.getLogLevel()
+            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+        _quiet_users += 1
+    try:
+        yield
+    finally:
+        with _quiet_lock:
+            _quiet_users -= 1
+            if _quiet_users == 0 and _quiet_saved is not None:
+                cv2.utils.logging.setLogLevel(_quiet_saved)
+
+
+def _fourcc(value: float) -> str:
+    v = int(value)
+    return "".join(chr((v >> (8 * i)) & 0xFF) for i in range(4))
+
+
+def _luma_mode(cap: cv2.VideoCapture) -> bool:
+    """Ask the decoder for raw frames when their first plane is 8-bit luma."""
+    if _fourcc(cap.get(cv2.CAP_PROP_CODEC_PIXEL_FORMAT)) not in LUMA_FORMATS:
+        return False
+    return bool(cap.set(cv2.CAP_PROP_CONVERT_RGB, 0))
+
+
+def _grey(frame: np.ndarray, w: int, h: int) -> np.ndarray:
+    """A retrieved frame as a grey work image: the Y plane as is, a BGR frame converted."""
+    if frame.ndim == 2:
+        return _shrink(frame, w, h)
+    return cv2.cvtColor(_shrink(frame, w, h), cv2.COLOR_BGR2GRAY)
+
+
 def _shrink(frame: np.ndarray, w: int, h: int) -> np.ndarray:
     """Full frame -> work image. A full-resolution INTER_AREA costs as much as the colour
     conversion in retrieve(); bilinear to twice the work size, then area-average, is ~8x
@@ -189,9 +244,15 @@ def _tiny(grey: np.ndarray, crop: tuple[int, int, int, int]) -> np.ndarray:
 
 def fingerprint(path: str | os.PathLike[str], *, step: float = SAMPLE_STEP) -> Fingerprint:
     """Fingerprint a clip in one decoding pass. Raises :class:`CorruptClipError`."""
+    with _quiet_opencv():
+        return _fingerprint(path, step)
+
+
+def _fingerprint(path: str | os.PathLike[str], step: float) -> Fingerprint:
     cap = _open(path)
     try:
         info = _info(cap, path)
+        luma = _luma_mode(cap)
         work_h = max(8, int(round(WORK_W * info.height / info.width)))
         fps = info.fps
         frame_dt = 1.0 / fps if fps else 0.0
@@ -204,6 +265,7 @@ def fingerprint(path: str | os.PathLike[str], *, step: float = SAMPLE_STEP) -> F
         t0: float | None = None
         last_t = -1.0
         idx = -1
+        frame: np.ndarray | None = None
         while cap.grab():
             idx += 1
             pos = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
@@ -214,13 +276,19 @@ def fingerprint(path: str | os.PathLike[str], *, step: float = SAMPLE_STEP) -> F
             last_t = t + t0
             if t + frame_dt / 2 < next_t:
                 continue
-            ok, frame = cap.retrieve()
+            # into the previous frame's buffer: no fresh full-frame allocation per sample
+            ok, frame = cap.retrieve(frame)
             if not ok or frame is None:
                 continue
             while next_t <= t + frame_dt / 2:
                 next_t += step
-            small = _shrink(frame, WORK_W, work_h)
-            grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+            if luma and frame.shape[:2] != (info.height, info.width):
+                # not the plane we expected: back to the decoder's BGR conversion
+                luma = not cap.set(cv2.CAP_PROP_CONVERT_RGB, 1)
+                ok, frame = cap.retrieve()
+                if not ok or frame is None:
+                    continue
+            grey = _grey(frame, WORK_W, work_h)
             times.append(t)
             if crop is None:
                 pending.append(grey)
