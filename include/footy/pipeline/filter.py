@@ -226,6 +226,10 @@ def _delete_objects(db: Database, storage: ClipStorage, goal_id: str, now: datet
     deleted, errors = 0, []
     for video in store.objects_to_delete(db, goal_id):
         key = (video.get("storage") or {}).get("key")
+        user = store.object_in_use(db, key, video["_id"]) if key else None
+        if user is not None:  # identical bytes stored once: the other clip still needs them
+            store.mark_object_shared(db, video["_id"], user, now)
+            continue
         try:
             if key:
                 storage.delete(key)

@@ -216,6 +216,32 @@ def objects_to_delete(db: Database, goal_id: str) -> list[dict[str, Any]]:
     return sorted(cursor, key=lambda d: str(d["_id"]))
 
 
+def object_in_use(db: Database, key: str, video_id: str) -> str | None:
+    """Another clip still relying on the object ``key`` (the download stage stores identical
+    bytes once, so two clips can share one object): its ``_id``, else None."""
+    doc = db[VIDEOS].find_one(
+        {
+            "_id": {"$ne": video_id},
+            "storage.key": key,
+            "state": {"$in": list(LIVE_STATES)},
+            DELETE_PENDING: {"$ne": True},
+            "storage.deleted_at": {"$exists": False},
+        },
+        {"_id": 1},
+    )
+    return None if doc is None else doc["_id"]
+
+
+def mark_object_shared(db: Database, video_id: str, user: str, now: datetime) -> bool:
+    """Not deleted: the object is also another clip's (``storage.shared_with``)."""
+    result = db[VIDEOS].update_one(
+        {"_id": video_id, DELETE_PENDING: True},
+        {"$set": {"storage.shared_with": user, "filter.object_kept_at": now},
+         "$unset": {DELETE_PENDING: ""}},
+    )  # fmt: skip
+    return result.modified_count == 1
+
+
 def mark_object_deleted(db: Database, video_id: str, now: datetime) -> bool:
     result = db[VIDEOS].update_one(
         {"_id": video_id, DELETE_PENDING: True},

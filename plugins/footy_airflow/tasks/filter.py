@@ -11,12 +11,12 @@ from airflow.sdk import get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
 from footy.pipeline import filter as filter_stage
-from footy.storage import ClipStorage, storage_from_env
 from footy.store import Stage, claim_goal, mark_stage_failed
 from footy.store.discovery import goal_label
 from footy_airflow.assets import KEPT_CLIPS
 from footy_airflow.connections import json_variable
 from footy_airflow.mongo import footy_db
+from footy_airflow.storage import clip_storage
 
 log = logging.getLogger(__name__)
 
@@ -27,17 +27,6 @@ MAX_GOALS_PER_RUN = 200  # well under [core] max_map_length; the rest come next 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def clip_storage() -> ClipStorage:
-    """The shared Airflow-side storage factory when present, else ``$FOOTY_STORAGE_URL``."""
-    try:
-        from footy_airflow.storage import clip_storage as shared_factory
-    except ModuleNotFoundError as exc:
-        if exc.name != "footy_airflow.storage":
-            raise
-        return storage_from_env()
-    return shared_factory()
 
 
 @task.branch

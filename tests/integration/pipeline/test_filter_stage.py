@@ -56,15 +56,15 @@ def seed_goal(db, goal_id: str, *, downloaded: bool = True) -> None:
     })  # fmt: skip
 
 
-def store_clip(db, storage, goal_id: str, name: str, path: Path) -> str:
+def store_clip(db, storage, goal_id: str, name: str, path: Path, source: str = "x") -> str:
     """A clip as the download stage leaves it: object in storage, video ``stored``."""
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
     key = clip_key(FIXTURE, goal_id, sha)
     obj = storage.put(path, key, {"goal_id": goal_id}, len(data))
-    vid = f"{goal_id}:x:{name}"
+    vid = f"{goal_id}:{source}:{name}"
     db[VIDEOS].insert_one({
-        "_id": vid, "goal_id": goal_id, "source": "x", "source_id": name, "state": "stored",
+        "_id": vid, "goal_id": goal_id, "source": source, "source_id": name, "state": "stored",
         "sha256": sha, "storage": {"key": key, "url": obj.url, "size": obj.size},
     })  # fmt: skip
     return vid
@@ -207,6 +207,22 @@ def test_keeping_duplicate_objects_and_completing_a_goal_without_clips(db, stora
     status = db[GOALS].find_one({"_id": empty})["processing_status"]
     assert status["videos_filtered"] is True and status["completed"] is True
     assert goals_with_work(db, 10) == []
+
+
+def test_identical_bytes_sharing_one_object_are_not_deleted_with_the_duplicate(
+    db, storage, clips
+):
+    goal = "2001_50_1100_normal_1"
+    seed_goal(db, goal)
+    a = store_clip(db, storage, goal, "same", clips["ld"])
+    b = store_clip(db, storage, goal, "same", clips["ld"], source="y")  # the same bytes again
+    run(db, storage, goal)
+    docs = {d["_id"]: d for d in db[VIDEOS].find()}
+    assert {docs[a]["state"], docs[b]["state"]} == {"kept", "duplicate"}
+    dup = a if docs[a]["state"] == "duplicate" else b
+    assert docs[dup]["storage"]["shared_with"] == (b if dup == a else a)
+    assert "deleted_at" not in docs[dup]["storage"]
+    assert storage.stat(docs[a]["storage"]["key"]) is not None
 
 
 def test_bad_filter_settings_are_refused():
