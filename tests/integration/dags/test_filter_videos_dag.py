@@ -25,7 +25,7 @@ SPECS = {
     "angle": clipgen.ClipSpec(0, angle=1, start=7.0, duration=6.0),
 }
 KEEP, WITHDRAWN, EMPTY = "2001_50_1100_normal_1", "2001_50_631_normal_1", "2001_42_567_own_1"
-LABELS = {
+LABELS = {  # goal -> the name of its task instance
     KEEP: "E. Haaland 11' Manchester City v Arsenal",
     WITHDRAWN: "P. Foden 30' Manchester City v Arsenal",
     EMPTY: "W. Saliba 60' Manchester City v Arsenal",
@@ -45,11 +45,11 @@ def storage(tmp_path, monkeypatch) -> LocalClipStorage:
     return LocalClipStorage(root)
 
 
-def _goal(db, goal_id: str, status: str) -> None:
+def _goal(db, goal_id: str, status: str, label: str | None = None) -> None:
     ps = new_processing_status(NOW)
     ps.update(twitter_scraped=True, videos_downloaded=True)
     db[GOALS].insert_one({"_id": goal_id, "status": status, "fixture_id": FIXTURE,
-                          "label": LABELS[goal_id], "processing_status": ps})
+                          "label": label or LABELS[goal_id], "processing_status": ps})
 
 
 def _clip(db, storage, goal_id: str, name: str, path: Path, state: str = "stored") -> None:
@@ -106,6 +106,15 @@ def test_filter_videos_dag(dags, db, storage, clips):
     for goal_id in (KEEP, EMPTY):
         status = db[GOALS].find_one({"_id": goal_id})["processing_status"]
         assert status["videos_filtered"] is True and status["completed"] is True, goal_id
+
+    # No clip waiting (the sensor times out): a goal whose downloads ended with nothing
+    # stored is still completed.
+    late = "2001_42_g-martinelli_normal_1"
+    _goal(db, late, "confirmed", label="G. Martinelli 80' Manchester City v Arsenal")
+    quiet = dag.test()
+    states = {ti.task_id: ti.state for ti in quiet.get_task_instances() if ti.map_index < 0}
+    assert states["wait_for_stored_clips"] == "skipped" and states["collect_goals"] == "success"
+    assert db[GOALS].find_one({"_id": late})["processing_status"]["completed"] is True
 
     before = _snapshot(db, storage)
     rerun = dag.test()
