@@ -277,3 +277,18 @@ def test_local_storage_roundtrip_via_env_style_url(tmp_path: Path) -> None:
     stored = storage.put(src, clip_key(9, "g", digest), META, 50_000)
     assert Path(stored.url.removeprefix("file://").replace("%20", " ")).is_file()
     assert os.path.getsize(root / stored.key) == 50_000
+
+
+def test_get_copies_the_object_and_refuses_a_missing_key(
+    storage: ClipStorage, tmp_path: Path
+) -> None:
+    src, digest = _clip(tmp_path, seed=b"get")
+    key = clip_key(META["fixture_id"], META["goal_id"], digest)
+    storage.put(src, key, META, src.stat().st_size)
+    copy = storage.get(key, tmp_path / "copy.mp4")
+    assert copy.read_bytes() == src.read_bytes()
+    with storage.local_file(key) as local:
+        assert local.read_bytes() == src.read_bytes()
+    with pytest.raises(MissingSourceError):
+        storage.get("1/none/0000000000000000.mp4", tmp_path / "missing.mp4")
+    assert not (tmp_path / "missing.mp4").exists()

@@ -24,14 +24,12 @@ point at a demoted keeper are re-pointed on every run.
 from __future__ import annotations
 
 import logging
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from pymongo.database import Database
 
@@ -99,14 +97,8 @@ def local_copy(storage: ClipStorage, key: str) -> Iterator[Path]:
     """A readable local file with the object of ``key``; a temporary copy is removed after."""
     if storage.stat(key) is None:
         raise StoredObjectMissingError(f"object {key!r} is not in storage")
-    url = storage.url_for(key)
-    if url.startswith("file://"):
-        yield Path(unquote(urlsplit(url).path))  # read in place: no copy needed
-        return
-    with tempfile.TemporaryDirectory(prefix="footy-filter-") as workdir:
-        dest = Path(workdir) / Path(key).name
-        storage.get(key, dest)  # type: ignore[attr-defined]
-        yield dest
+    with storage.local_file(key) as path:
+        yield path
 
 
 def _quality(fp: Fingerprint) -> dict[str, Any]:

@@ -12,8 +12,11 @@ both backends return identical metadata.
 from __future__ import annotations
 
 import abc
+import contextlib
 import re
 import string
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote
@@ -151,3 +154,13 @@ class ClipStorage(abc.ABC):
     @abc.abstractmethod
     def metadata(self, key: str) -> dict[str, str]:
         """Decoded metadata of ``key`` (empty dict when absent)."""
+
+    @abc.abstractmethod
+    def get(self, key: str, dest: str | Path) -> Path:
+        """Copy the object of ``key`` to ``dest`` (size-verified); MissingSourceError if absent."""
+
+    @contextlib.contextmanager
+    def local_file(self, key: str) -> Iterator[Path]:
+        """A readable local file with the object's bytes, removed afterwards if it is a copy."""
+        with tempfile.TemporaryDirectory(prefix="footy-storage-") as workdir:
+            yield self.get(key, Path(workdir) / Path(key).name)

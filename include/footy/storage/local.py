@@ -8,10 +8,12 @@ into place, so a reader never sees a half-written clip. Hidden files are never l
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from footy.storage.base import (
@@ -62,6 +64,21 @@ class LocalClipStorage(ClipStorage):
         except OSError as exc:
             raise StorageBackendError(f"stat {path}: {exc}") from exc
         return StoredObject(url=path.as_uri(), key=key, size=size)
+
+    def get(self, key: str, dest: str | os.PathLike[str]) -> Path:
+        path = self._path(key)
+        if not path.is_file():
+            raise MissingSourceError(f"no object {key!r} in {self.root}")
+        self._copy_atomic(path, Path(dest))
+        return Path(dest)
+
+    @contextlib.contextmanager
+    def local_file(self, key: str) -> Iterator[Path]:
+        """Read in place: the object already is a local file."""
+        path = self._path(key)
+        if not path.is_file():
+            raise MissingSourceError(f"no object {key!r} in {self.root}")
+        yield path
 
     def put(
         self, local_path: str | Path, key: str, metadata: dict[str, str], size: int

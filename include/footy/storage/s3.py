@@ -115,6 +115,22 @@ class S3ClipStorage(ClipStorage):
             return None
         return StoredObject(url=self.url_for(key), key=key, size=int(head["ContentLength"]))
 
+    def get(self, key: str, dest: str | Path) -> Path:
+        full = self._full(key)
+        head = self._head(full)
+        if head is None:
+            raise MissingSourceError(f"no object s3://{self.bucket}/{full}")
+        dest = Path(dest)
+        try:
+            self.client.download_file(self.bucket, full, str(dest))
+        except Exception as exc:
+            dest.unlink(missing_ok=True)
+            raise self._wrap(exc, f"get {full}") from exc
+        if dest.stat().st_size != int(head["ContentLength"]):
+            dest.unlink(missing_ok=True)
+            raise StorageVerifyError(f"get {full}: size differs from the stored object")
+        return dest
+
     def put(
         self, local_path: str | Path, key: str, metadata: dict[str, str], size: int
     ) -> StoredObject:
