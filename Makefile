@@ -36,7 +36,7 @@ lint: venv
 	.venv/bin/ruff check dags plugins include tests benchmarks
 
 run: setup
-	@bash scripts/run-demo
+	@.venv/bin/python scripts/run_demo.py
 
 services: setup
 	@scripts/service start ferretdb

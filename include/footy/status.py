@@ -14,6 +14,7 @@ from footy.store import connect
 from footy.store.report import (
     fixture_counts,
     goal_counts,
+    goal_summaries,
     recent_errors,
     stuck_claims,
     video_counts,
@@ -54,17 +55,35 @@ def render(report: dict) -> str:
     return "\n".join(lines)
 
 
+def render_goals(summaries: list[dict]) -> str:
+    """The per-goal summary the demo ends with."""
+    lines = [f"{'goal':<46} {'status':<10} {'found':>5} {'dups':>4} {'kept':>4}  "
+             f"{'1st keeper':>10}  rejected"]
+    for g in summaries:
+        first = g["seconds_to_first_keeper"]
+        rejected = ", ".join(f"{k} x{n}" for k, n in sorted(g["rejected"].items())) or "-"
+        lines.append(
+            f"{g['label'][:46]:<46} {g['status'] if not g['completed'] else 'completed':<10} "
+            f"{g['clips_found']:>5} {g['duplicates']:>4} {len(g['keepers']):>4}  "
+            f"{(f'{first:.0f}s' if first is not None else '-'):>10}  {rejected}"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m footy status", description=__doc__)
     parser.add_argument("--uri", default=None, help="MongoDB URI (default: $MONGO_URI)")
     parser.add_argument("--db", default=None, help="database (default: $FOOTY_MONGO_DB or footy)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--goals", action="store_true", help="per-goal clip summary")
     args = parser.parse_args(argv)
     db = connect(args.uri, args.db)
-    report = collect(db)
+    report = {"goals": goal_summaries(db)} if args.goals else collect(db)
     if args.json:
         print(json.dumps(report, default=lambda v: v.isoformat() if isinstance(v, datetime)
                          else str(v), indent=2))
+    elif args.goals:
+        print(render_goals(report["goals"]))
     else:
         print(render(report))
     return 0

@@ -10,8 +10,9 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
 from footy.store.db import db_name_from_env
+from footy.store.query import resolve_query
 from footy_airflow.mongo import DEFAULT_CONN_ID, footy_db
-from footy_airflow.triggers import MongoQueryTrigger, resolve_query
+from footy_airflow.triggers import MongoQueryTrigger
 
 
 class MongoQuerySensor(BaseSensorOperator):

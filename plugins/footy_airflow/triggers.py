@@ -14,19 +14,9 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-NOW = "$$NOW"  # placeholder in a query, replaced by the current UTC time at every check
+from footy.store.query import NOW, resolve_query
 
-
-def resolve_query(query: Any, now: datetime) -> Any:
-    """Replace every ``"$$NOW"`` value with ``now`` (queries must stay JSON for serialize())."""
-    if query == NOW:
-        return now
-    if isinstance(query, dict):
-        return {key: resolve_query(value, now) for key, value in query.items()}
-    if isinstance(query, list):
-        return [resolve_query(value, now) for value in query]
-    return query
-
+__all__ = ["NOW", "MongoQueryTrigger", "resolve_query"]
 
 class MongoQueryTrigger(BaseTrigger):
     """Fires once ``query`` on ``collection`` matches, with up to ``limit`` matching ``_id``s."""

@@ -9,6 +9,7 @@ stages gave it) alone.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from pymongo.database import Database
@@ -16,6 +17,7 @@ from pymongo.errors import DuplicateKeyError
 
 from footy.store.db import GOALS, VIDEOS
 from footy.store.goals import CONFIRMED
+from footy.store.query import resolve_query
 
 CANDIDATE = "candidate"
 REJECTED = "rejected"
@@ -32,6 +34,12 @@ DUE_GOALS_QUERY: dict[str, Any] = {
         {f"{SEARCH}.next_at": None},
     ],
 }
+
+
+def due_goal_ids(db: Database, now: datetime, limit: int = 1024) -> list[str]:
+    """Goals whose next search attempt is due (what the sensor waits for), oldest id first."""
+    cursor = db[GOALS].find(resolve_query(DUE_GOALS_QUERY, now), {"_id": 1}).sort("_id", 1)
+    return [d["_id"] for d in cursor.limit(limit)]
 
 
 def video_id(goal_id: str, source: str, source_id: str) -> str:

@@ -130,6 +130,12 @@ def record_poll(
     return result.matched_count == 1
 
 
+def fixtures_with_goal_changes(db: Database) -> list[int]:
+    """Active fixtures whose goal changes await process_goals."""
+    cursor = db[FIXTURES_ACTIVE].find({"goal_changes.pending": True}, {"_id": 1}).sort("_id", 1)
+    return [d["_id"] for d in cursor]
+
+
 def clear_goal_changes(db: Database, collection: str, fixture_id: int, seen_seq: int) -> bool:
     """Mark a fixture's goal changes processed, unless newer changes arrived meanwhile."""
     result = db[collection].update_one(

@@ -85,3 +85,44 @@ def recent_errors(db: Database, limit: int = 10) -> dict[str, Any]:
             for g in goal_errors
         ],
     }
+
+
+def _seconds_between(start: Any, end: Any) -> float | None:
+    if not start or not end:
+        return None
+    start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    end = end if end.tzinfo else end.replace(tzinfo=UTC)
+    return round((end - start).total_seconds(), 1)
+
+
+def goal_summaries(db: Database) -> list[dict[str, Any]]:
+    """Per goal: clips found, rejected (with reasons), duplicates, keepers, and latency."""
+    out = []
+    for goal in db[GOALS].find({}).sort([("fixture_id", 1), ("elapsed", 1)]):
+        videos = list(db[VIDEOS].find({"goal_id": goal["_id"]}))
+        reasons: Counter[str] = Counter()
+        for v in videos:
+            if v.get("state") == "rejected":
+                reasons.update(v.get("reject_reasons") or ["rejected"])
+            elif v.get("state") == "failed":
+                error = (v.get("download") or {}).get("error") or (v.get("filter") or {}).get(
+                    "error") or {}
+                reasons[error.get("type", "failed")] += 1
+        kept = [v for v in videos if v.get("state") == "kept"]
+        first_kept = min(((v.get("filter") or {}).get("decided_at") for v in kept
+                          if (v.get("filter") or {}).get("decided_at")), default=None)
+        status = goal.get("processing_status", {})
+        out.append({
+            "goal_id": goal["_id"],
+            "label": goal.get("label", goal["_id"]),
+            "status": goal.get("status"),
+            "completed": bool(status.get("completed")),
+            "clips_found": len(videos),
+            "rejected": dict(reasons),
+            "duplicates": sum(1 for v in videos if v.get("state") == "duplicate"),
+            "keepers": sorted(v["_id"] for v in kept),
+            "seconds_to_first_keeper": _seconds_between(goal.get("confirmed_at"), first_kept),
+            "seconds_to_completed": _seconds_between(goal.get("confirmed_at"),
+                                                     status.get("completed_at")),
+        })
+    return out

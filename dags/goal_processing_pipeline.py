@@ -1,0 +1,59 @@
+"""
+### goal_processing_pipeline
+
+The seed's sequential alternative to the stage DAGs, for manual runs: process goal changes
+-> search for clips -> download -> filter, for ALL pending goals (or only the `goal_ids` in
+the conf), one mapped task instance per fixture or goal at each stage.
+
+It runs exactly the task code of `process_goals`, `scrape_twitter`, `download_videos` and
+`filter_videos` and takes the same claims, so it is safe while those DAGs are on: a goal
+another run is working on is skipped. Each run advances every pending goal by one step of
+each stage; a goal's search window spans several attempts a minute apart, so run it again
+(or leave the stage DAGs on) to finish it.
+
+    airflow dags trigger goal_processing_pipeline
+    airflow dags trigger goal_processing_pipeline --conf '{"goal_ids": ["1379344_50_1100_normal_1"]}'
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import DAG, Param
+
+from footy_airflow.defaults import DEFAULT_ARGS
+from footy_airflow.params import GOAL_IDS_SCHEMA
+from footy_airflow.tasks.discover import search_goal
+from footy_airflow.tasks.download import download_goal, select_goals
+from footy_airflow.tasks.filter import collect_goals, filter_goal
+from footy_airflow.tasks.fixtures import process_fixture
+from footy_airflow.tasks.pipeline import goals_to_search, pending_fixtures
+
+with DAG(
+    dag_id="goal_processing_pipeline",
+    doc_md=__doc__,
+    schedule=None,
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    is_paused_upon_creation=True,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["footy", "pipeline"],
+    params={
+        "goal_ids": Param([], type="array", items=GOAL_IDS_SCHEMA["items"], maxItems=1024,
+                          description="Only these goals (default: every pending goal)"),
+    },
+):
+    processed = process_fixture.expand(fixture_id=pending_fixtures())
+
+    to_search = goals_to_search()
+    searched = search_goal.expand(goal_id=to_search)
+
+    to_download = select_goals.override(trigger_rule="all_done")()
+    downloaded = download_goal.expand(goal_id=to_download)
+
+    to_filter = collect_goals.override(trigger_rule="all_done")()
+    filter_goal.expand(goal_id=to_filter)
+
+    processed >> to_search
+    searched >> to_download
+    downloaded >> to_filter

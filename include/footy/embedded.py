@@ -1,0 +1,53 @@
+"""The embedded default: how Airflow is pointed at the local stand-ins, as environment.
+
+``make run`` and the end-to-end test both start FerretDB, the stand-in server (API-Football,
+X and the clip host in one) and ``airflow standalone`` with this environment. Everything is
+an ordinary Airflow connection or variable, so the same DAGs run against the real services
+when those connections point there instead.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+# Compressed time needs a faster cadence than production's defaults.
+DISCOVERY = {"attempts": 4, "interval_seconds": 15, "enough_clips": 10}
+
+
+def embedded_env(
+    root: Path,
+    *,
+    standin_url: str,
+    mongo_uri: str,
+    league_ids: list[int],
+    season: int,
+    poll_seconds: int = 10,
+) -> dict[str, str]:
+    return {
+        "AIRFLOW_CONN_MONGO_DEFAULT": mongo_uri.replace("mongodb://", "mongo://", 1),
+        "AIRFLOW_CONN_API_FOOTBALL": json.dumps(
+            {"conn_type": "http", "host": standin_url, "password": "embedded-api-key"}),
+        "AIRFLOW_CONN_X_API": json.dumps(
+            {"conn_type": "http", "host": standin_url, "password": "embedded-bearer-token"}),
+        "FOOTY_STORAGE_URL": (root / ".footy" / "storage").resolve().as_uri(),
+        # The clip host is the stand-in on loopback: allowed by configuration, not by code.
+        "FOOTY_DOWNLOAD_ALLOWED_HOSTS": "127.0.0.1",
+        "FOOTY_DOWNLOAD_ALLOW_PRIVATE": "1",
+        "FOOTY_MONITOR_POLL_SECONDS": str(poll_seconds),
+        "AIRFLOW_VAR_FOOTY_TRACKING": json.dumps({"league_ids": league_ids, "season": season}),
+        "AIRFLOW_VAR_FOOTY_ACTIVATION_LEAD_MINUTES": "1",
+        "AIRFLOW_VAR_FOOTY_DISCOVERY": json.dumps(DISCOVERY),
+    }
+
+
+def real_env(root: Path, *, api_football_key: str, x_bearer_token: str) -> dict[str, str]:
+    """The same pipeline against API-Football and X (keys from the user's environment)."""
+    return {
+        "AIRFLOW_CONN_API_FOOTBALL": json.dumps({
+            "conn_type": "http", "host": "https://v3.football.api-sports.io",
+            "password": api_football_key}),
+        "AIRFLOW_CONN_X_API": json.dumps({
+            "conn_type": "http", "host": "https://api.x.com", "password": x_bearer_token}),
+        "FOOTY_STORAGE_URL": (root / ".footy" / "storage").resolve().as_uri(),
+    }

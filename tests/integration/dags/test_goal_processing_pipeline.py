@@ -1,0 +1,86 @@
+"""goal_processing_pipeline with ``dag.test()``: the stage tasks in one sequential DAG.
+
+Goals confirmed by the fixture DAGs on the stand-in's match day are taken from "confirmed"
+to "completed with kept clips" by repeated manual runs of the one DAG, with the stand-in X
+search, real downloads from its clip host and real fingerprints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from footy.standin.server import start_in_thread
+from footy.store import GOALS, VIDEOS
+
+pytestmark = pytest.mark.integration
+
+# Scenario t=0 a minute ago: the X search window is anchored on real "now" (confirmed_at),
+# so the stand-in's posts must carry real timestamps too. Kept clear of midnight (one date).
+BASE = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=60)
+if (BASE + timedelta(minutes=6)).date() != BASE.date():
+    BASE -= timedelta(minutes=7)
+HAALAND = "2001_50_1100_normal_1"  # 7 posts: 3 accepted (2 re-uploads of one clip + an angle)
+
+
+@pytest.fixture
+def stack(dags, db, tmp_path, monkeypatch, api_football_connection):
+    standin = start_in_thread("test_matchday", base_time=BASE, paused_at=0)
+    api_football_connection(standin.url)
+    monkeypatch.setenv("AIRFLOW_CONN_X_API", json.dumps(
+        {"conn_type": "http", "host": standin.url, "password": "token"}))
+    monkeypatch.setenv("AIRFLOW_VAR_FOOTY_TRACKING", '{"league_ids": [39], "season": 2025}')
+    monkeypatch.setenv("AIRFLOW_VAR_FOOTY_ACTIVATION_LEAD_MINUTES", "0.5")
+    monkeypatch.setenv("AIRFLOW_VAR_FOOTY_DISCOVERY",
+                       '{"attempts": 2, "interval_seconds": 0.1, "enough_clips": 10}')
+    monkeypatch.setenv("FOOTY_DOWNLOAD_ALLOWED_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("FOOTY_DOWNLOAD_ALLOW_PRIVATE", "1")
+    monkeypatch.setenv("FOOTY_STORAGE_URL", (tmp_path / "store").as_uri())
+    monkeypatch.setenv("FOOTY_DOWNLOAD_WORK_DIR", str(tmp_path / "work"))
+    subprocess.run([sys.executable, "-m", "airflow", "pools", "set", "footy_downloads", "4",
+                    "downloads"], check=True, capture_output=True, env=os.environ.copy())
+    for dag in dags.values():
+        for t in dag.tasks:
+            if t.task_id.startswith("wait_for_"):
+                t.timeout = 1.0
+    yield standin
+    standin.stop()
+
+
+def _confirm_goals(dags, db, standin, until: int) -> None:
+    """Fixture half via its own DAGs, one poll per scenario second up to ``until``."""
+    dags["ingest_fixtures"].test(run_conf={"date": BASE.date().isoformat()})
+    for t in range(60, until):
+        standin.world.clock.set(t)
+        dags["advance_fixtures"].test()
+        dags["monitor_fixtures"].test()
+
+
+def test_sequential_pipeline_completes_pending_goals(dags, db, stack):
+    _confirm_goals(dags, db, stack, until=76)  # Haaland (t=71) seen in 3+ polls
+    stack.world.clock.set(100)  # his clips are posted by now
+    pipeline = dags["goal_processing_pipeline"]
+    runs = [pipeline.test() for _ in range(3)]
+
+    goal = db[GOALS].find_one({"_id": HAALAND})
+    assert goal is not None and goal["processing_status"]["completed"] is True
+    states = {v["source_id"]: v["state"] for v in db[VIDEOS].find({"goal_id": HAALAND})}
+    assert sorted(s for s in states.values() if s == "kept") == ["kept", "kept"]
+    assert list(states.values()).count("duplicate") == 1
+    assert states["1900000000000083004"] == "rejected"  # the portrait phone recording
+
+    first = runs[0].get_task_instances()
+    named = {ti.task_id: ti.rendered_map_index for ti in first if ti.map_index >= 0}
+    assert named.get("process_fixture", "").startswith("2001 ")
+    assert named.get("search_goal") == "E. Haaland 12' Manchester City v Arsenal"  # not yet 11'
+
+    before = (list(db[GOALS].find()), list(db[VIDEOS].find()))
+    stack.world.clock.set(101)
+    pipeline.test()
+    assert (list(db[GOALS].find()), list(db[VIDEOS].find())) == before
+    assert datetime.now(UTC) - goal["processing_status"]["completed_at"] < timedelta(minutes=10)
