@@ -12,7 +12,8 @@ each stage; a goal's search window spans several attempts a minute apart, so run
 (or leave the stage DAGs on) to finish it.
 
     airflow dags trigger goal_processing_pipeline
-    airflow dags trigger goal_processing_pipeline --conf '{"goal_ids": ["1379344_50_1100_normal_1"]}'  # noqa: E501
+    airflow dags trigger goal_processing_pipeline \
+        --conf '{"goal_ids": ["1379344_50_1100_normal_1"]}'
 """
 
 from __future__ import annotations
