@@ -37,11 +37,13 @@ def sh(*args: str, env: dict[str, str], check: bool = True) -> subprocess.Comple
     return subprocess.run(list(args), env=env, check=check, text=True, capture_output=True)
 
 
-def service(action: str, name: str, env: dict[str, str]) -> None:
+def service(action: str, name: str, env: dict[str, str]) -> bool:
+    """Run scripts/service; True when this call started the service (it was not running)."""
     result = sh(str(ROOT / "scripts" / "service"), action, name, env=env, check=False)
     print(result.stdout.strip() or result.stderr.strip())
     if result.returncode:
         raise SystemExit(f"{name}: {action} failed:\n{result.stderr}")
+    return action == "start" and "already running" not in result.stdout
 
 
 def airflow(*args: str, env: dict[str, str]) -> str:
@@ -52,9 +54,11 @@ def wait_for_dags(env: dict[str, str], deadline: float) -> None:
     while time.monotonic() < deadline:
         listed = sh(str(ROOT / "scripts" / "airflow"), "dags", "list", "-o", "json",
                     env=env, check=False)
-        if listed.returncode == 0:
+        # Airflow logs warnings to stdout too: the JSON is the line that starts with "[".
+        rows = [line for line in listed.stdout.splitlines() if line.startswith("[")]
+        if listed.returncode == 0 and rows:
             try:
-                if set(STAGE_DAGS) <= {d["dag_id"] for d in json.loads(listed.stdout)}:
+                if set(STAGE_DAGS) <= {d["dag_id"] for d in json.loads(rows[-1])}:
                     return
             except json.JSONDecodeError:
                 pass
@@ -102,11 +106,15 @@ def main() -> int:
     started_services: list[str] = []
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        for name in (["ferretdb"] if real else ["ferretdb", "standin"]) + ["airflow"]:
-            service("start", name, env)
-            started_services.append(name)
+        for name in ("ferretdb", "airflow"):
+            if service("start", name, env):
+                started_services.append(name)
         print(f"\nAirflow UI: http://127.0.0.1:{PORTS['airflow']}  (login admin / admin)")
         wait_for_dags(env, time.monotonic() + 300)
+        if not real:
+            # Only now: the stand-in's match day starts the moment it does.
+            if service("start", "standin", env):
+                started_services.append("standin")
         airflow("pools", "set", "footy_downloads", "4", "Parallel clip downloads", env=env)
         for dag_id in STAGE_DAGS:
             airflow("dags", "unpause", dag_id, env=env)

@@ -69,16 +69,18 @@ def search_goal(goal_id: str, params: dict[str, Any] | None = None) -> dict[str,
 
 @task(outlets=[CLIP_CANDIDATES], trigger_rule="all_done")
 def announce_candidates(results: list[dict[str, Any]] | None) -> dict[str, list[str]]:
-    """New candidate clips for download_videos; skipped when this run found none.
+    """New candidate clips, and goals whose search window just ended, for download_videos.
 
-    Runs even if some goals failed: one goal's failure must not hide the others' clips.
+    A finished window with nothing new still wakes the download stage, which then marks the
+    goal downloaded at once instead of at its next time fallback. Skipped when neither
+    happened. Runs even if some goals failed: one goal's failure must not hide the others'.
     """
-    found = [r for r in (results or []) if r and r.get("new_candidates")]
-    if not found:
-        raise AirflowSkipException("no new candidate clips")
+    news = [r for r in (results or []) if r and (r.get("new_candidates") or r.get("finished"))]
+    if not news:
+        raise AirflowSkipException("no new candidate clips and no search window ended")
     extra = {
-        "goal_ids": sorted({r["goal_id"] for r in found}),
-        "video_ids": sorted({v for r in found for v in r["new_candidates"]}),
+        "goal_ids": sorted({r["goal_id"] for r in news}),
+        "video_ids": sorted({v for r in news for v in r.get("new_candidates") or []}),
     }
     get_current_context()["outlet_events"][CLIP_CANDIDATES].extra = extra
     return extra
