@@ -67,7 +67,7 @@ with DAG(
         query=CLIP_WORK_QUERY,
         sort=[["_id", 1]],
         limit=1000,
-        timeout=timedelta(seconds=100),
+        timeout=timedelta(seconds=60),
         **SENSOR_ARGS,
     )
     goal_ids = collect_goals(clip_ids.output)

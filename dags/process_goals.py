@@ -59,7 +59,7 @@ with DAG(
         collection="fixtures_active",
         query={"goal_changes.pending": True},
         sort=[["_id", 1]],
-        timeout=timedelta(minutes=2, seconds=30),
+        timeout=timedelta(seconds=60),  # asset-triggered runs find their changes at once
         **SENSOR_ARGS,
     )
     manual = process_manual_goals()

@@ -10,7 +10,9 @@ times about a minute apart, or until 10 clips were accepted; then
 `processing_status.twitter_scraped` becomes true. New candidates are announced on the
 `footy_clip_candidates` Asset (`{"goal_ids": [...], "video_ids": [...]}`) for download.
 
-Runs on `footy_confirmed_goals` events and every minute as a fallback. Settings: Variable
+Runs on `footy_confirmed_goals` events, on its own `footy_searches_pending` events (a goal
+whose window goes on: the new run's deferred sensor wakes when the next attempt is due) and
+every minute as a fallback. Settings: Variable
 `footy_discovery` (JSON, all optional: `attempts`, `interval_seconds`, `enough_clips`,
 `max_errors`, `lease_seconds`, `gates` {`min_duration_s`, `max_duration_s`, `min_aspect`,
 `max_aspect`, `min_short_edge`, `posted_grace_seconds`}, `team_aliases`
@@ -31,7 +33,7 @@ import pendulum
 from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param
 
 from footy.store.discovery import DUE_GOALS_QUERY
-from footy_airflow.assets import CONFIRMED_GOALS
+from footy_airflow.assets import CONFIRMED_GOALS, SEARCHES_PENDING
 from footy_airflow.defaults import DEFAULT_ARGS, SENSOR_ARGS
 from footy_airflow.params import GOAL_IDS_SCHEMA
 from footy_airflow.sensors import MongoQuerySensor
@@ -41,6 +43,7 @@ from footy_airflow.tasks.discover import (
     choose_goals,
     goals_to_search,
     requested_goals,
+    schedule_next_attempts,
     search_goal,
 )
 
@@ -49,7 +52,7 @@ with DAG(
     doc_md=__doc__,
     schedule=AssetOrTimeSchedule(
         timetable=CronTriggerTimetable("* * * * *", timezone="UTC"),
-        assets=[CONFIRMED_GOALS],
+        assets=CONFIRMED_GOALS | SEARCHES_PENDING,
     ),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
@@ -77,4 +80,6 @@ with DAG(
     requested = requested_goals()
     goal_ids = goals_to_search(due.output, requested)
     mode >> [due, requested]
-    announce_candidates(search_goal.expand(goal_id=goal_ids))
+    searched = search_goal.expand(goal_id=goal_ids)
+    announce_candidates(searched)
+    schedule_next_attempts(searched)

@@ -8,6 +8,12 @@ FIXTURE_GOAL_CHANGES = Asset("footy_fixture_goal_changes", group="footy")
 CONFIRMED_GOALS = Asset("footy_confirmed_goals", group="footy")
 """process_goals -> scrape_twitter. extra: {"goal_ids": [...]}"""
 
+SEARCHES_PENDING = Asset("footy_searches_pending", group="footy")
+"""scrape_twitter -> itself: goals whose search window goes on. extra: {"goal_ids": [...]}
+
+The next run starts at once and its deferred sensor wakes exactly when the next attempt is
+due, so attempts follow the configured interval, not the minute-by-minute fallback."""
+
 CLIP_CANDIDATES = Asset("footy_clip_candidates", group="footy")
 """scrape_twitter -> download_videos. extra: {"goal_ids": [...], "video_ids": [...]}"""
 

@@ -12,7 +12,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from footy.errors import PermanentError
 from footy.pipeline.discover import DiscoveryConfig, discover_goal
 from footy.store.discovery import goal_label
-from footy_airflow.assets import CLIP_CANDIDATES
+from footy_airflow.assets import CLIP_CANDIDATES, SEARCHES_PENDING
 from footy_airflow.connections import json_variable, x_source
 from footy_airflow.mongo import footy_db
 
@@ -84,3 +84,14 @@ def announce_candidates(results: list[dict[str, Any]] | None) -> dict[str, list[
     }
     get_current_context()["outlet_events"][CLIP_CANDIDATES].extra = extra
     return extra
+
+
+@task(outlets=[SEARCHES_PENDING], trigger_rule="all_done")
+def schedule_next_attempts(results: list[dict[str, Any]] | None) -> list[str]:
+    """Goals searched now whose window goes on: start the run that makes their next attempt."""
+    pending = sorted({r["goal_id"] for r in results or []
+                      if r and r.get("status") != "skipped" and not r.get("finished")})
+    if not pending:
+        raise AirflowSkipException("no search window goes on")
+    get_current_context()["outlet_events"][SEARCHES_PENDING].extra = {"goal_ids": pending}
+    return pending

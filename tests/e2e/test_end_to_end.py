@@ -1,0 +1,198 @@
+"""End to end through the real scheduler, triggerer and dag-processor (`airflow standalone`).
+
+FerretDB, the stand-in server (API-Football + X + clip host) replaying the `e2e` scenario and
+`airflow standalone` are started as a user would start them; the DAGs are unpaused and
+ingest is triggered; then the test waits until every fixture is completed and asserts the
+final MongoDB state and the stored objects exactly. Triggering every DAG again must change
+nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import requests
+
+from footy.embedded import embedded_env
+from footy.storage import LocalClipStorage
+from footy.store import FIXTURES_ACTIVE, FIXTURES_COMPLETED, FIXTURES_STAGING, GOALS, VIDEOS
+from footy.store.report import goal_summaries
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+STAGE_DAGS = ["ingest_fixtures", "advance_fixtures", "monitor_fixtures", "process_goals",
+              "scrape_twitter", "download_videos", "filter_videos"]
+AIRFLOW_PORT, STANDIN_PORT = "8187", "8197"
+DEADLINE_S = 15 * 60
+
+HAALAND, MARTINELLI = "3001_50_1100_normal_1", "3001_42_g-martinelli_normal_1"
+FODEN, SALAH = "3001_50_631_normal_1", "3002_40_306_penalty_1"
+KEEPERS = {  # goal -> the source ids of its kept clips (best copy of each distinct clip)
+    HAALAND: {"1900000000000300001", "1900000000000300003"},  # broadcast + behind the goal
+    MARTINELLI: {"1900000000000300011"},
+    SALAH: {"1900000000000300031"},
+}
+DUPLICATES = {"1900000000000300002": "1900000000000300001",  # logo + crop re-upload
+              "1900000000000300032": "1900000000000300031"}
+
+
+class Stack:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.api = f"http://127.0.0.1:{AIRFLOW_PORT}"
+        self._token: str | None = None
+
+    def service(self, action: str, name: str) -> None:
+        subprocess.run([str(ROOT / "scripts" / "service"), action, name], env=self.env,
+                       check=True, capture_output=True, text=True, timeout=300)
+
+    def cli(self, *args: str) -> str:
+        return subprocess.run([str(ROOT / "scripts" / "airflow"), *args], env=self.env,
+                              check=True, capture_output=True, text=True, timeout=120).stdout
+
+    def call(self, method: str, path: str, **kw) -> dict:
+        if self._token is None:
+            self._token = requests.post(f"{self.api}/auth/token", timeout=10, json={
+                "username": "admin", "password": "admin"}).json()["access_token"]
+        response = requests.request(method, f"{self.api}/api/v2{path}", timeout=30,
+                                    headers={"Authorization": f"Bearer {self._token}"}, **kw)
+        response.raise_for_status()
+        return response.json()
+
+    def wait_for_dags(self) -> None:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                dags = {d["dag_id"] for d in self.call("GET", "/dags?limit=100")["dags"]}
+                if set(STAGE_DAGS) <= dags:
+                    assert self.call("GET", "/importErrors")["total_entries"] == 0
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(3)
+        pytest.fail("the DAGs were not listed by the API server in time")
+
+    def trigger(self, dag_id: str, conf: dict | None = None) -> str:
+        run = self.call("POST", f"/dags/{dag_id}/dagRuns",
+                        json={"logical_date": None, "conf": conf or {}})
+        return run["dag_run_id"]
+
+    def wait_for_runs(self, runs: dict[str, str], limit: float) -> dict[str, str]:
+        deadline, states = time.monotonic() + limit, {}
+        while time.monotonic() < deadline:
+            states = {d: self.call("GET", f"/dags/{d}/dagRuns/{r}")["state"]
+                      for d, r in runs.items()}
+            if all(s in {"success", "failed"} for s in states.values()):
+                return states
+            time.sleep(5)
+        pytest.fail(f"runs did not finish: {states}")
+
+
+@pytest.fixture
+def stack(mongo_uri, tmp_path):
+    db_name = f"footy_e2e_{int(time.time())}"
+    env = {
+        **os.environ,
+        **embedded_env(ROOT, standin_url=f"http://127.0.0.1:{STANDIN_PORT}",
+                       mongo_uri=mongo_uri, league_ids=[39], season=2025),
+        "FOOTY_STATE_DIR": str(tmp_path / "state"),
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "FOOTY_MONGO_DB": db_name,
+        "FOOTY_STORAGE_URL": (tmp_path / "storage").as_uri(),
+        "FOOTY_AIRFLOW_PORT": AIRFLOW_PORT,
+        "FOOTY_STANDIN_PORT": STANDIN_PORT,
+        "FOOTY_SCENARIO": "e2e",
+        "AIRFLOW_VAR_FOOTY_DISCOVERY": json.dumps(
+            {"attempts": 2, "interval_seconds": 15, "enough_clips": 10}),
+    }
+    for key in ("AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW__CORE__PLUGINS_FOLDER",
+                "AIRFLOW__API__BASE_URL", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL"):
+        env.pop(key, None)  # scripts/airflow-env derives these for this stack's port
+    running = Stack(env)
+    try:
+        running.service("start", "airflow")
+        yield running, db_name, tmp_path / "storage"
+    finally:
+        for name in ("standin", "airflow"):
+            subprocess.run([str(ROOT / "scripts" / "service"), "stop", name], env=env,
+                           capture_output=True, timeout=120)
+        log = tmp_path / "state" / "log" / "airflow.log"
+        if log.exists():
+            print("airflow.log (tail):\n" + "\n".join(log.read_text().splitlines()[-40:]))
+
+
+def _snapshot(db, storage: LocalClipStorage) -> dict:
+    docs = {name: sorted(db[name].find({}), key=lambda d: str(d["_id"]))
+            for name in (FIXTURES_STAGING, FIXTURES_ACTIVE, FIXTURES_COMPLETED, GOALS, VIDEOS)}
+    return {**docs, "objects": [(o.key, o.size) for o in storage.list()]}
+
+
+def _done(db) -> bool:
+    return (db[FIXTURES_COMPLETED].count_documents({}) == 2
+            and db[GOALS].count_documents({"status": "confirmed",
+                                           "processing_status.completed": False}) == 0)
+
+
+def test_match_day_through_the_real_scheduler(stack, capsys):
+    from footy.store import connect
+
+    airflow, db_name, storage_root = stack
+    airflow.wait_for_dags()
+    airflow.service("start", "standin")  # the match day starts now
+    airflow.cli("pools", "set", "footy_downloads", "4", "e2e")
+    for dag_id in STAGE_DAGS:
+        airflow.call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+    airflow.trigger("ingest_fixtures", {"date": datetime.now(UTC).date().isoformat()})
+
+    db = connect(_uri(airflow.env), db_name)
+    started = time.monotonic()
+    while not _done(db):
+        assert time.monotonic() - started < DEADLINE_S, "the match day did not complete in time"
+        time.sleep(5)
+    elapsed = time.monotonic() - started
+
+    goals = {g["_id"]: g for g in db[GOALS].find()}
+    assert {g for g, d in goals.items() if d["status"] == "confirmed"} == set(KEEPERS)
+    assert {g for g, d in goals.items() if d["status"] == "withdrawn"} == {FODEN}
+    videos = list(db[VIDEOS].find())
+    for goal_id, keepers in KEEPERS.items():
+        assert goals[goal_id]["processing_status"]["completed"] is True
+        kept = {v["source_id"] for v in videos if v["goal_id"] == goal_id and v["state"] == "kept"}
+        assert kept == keepers, goal_id
+    by_source = {v["source_id"]: v for v in videos}
+    for dup, keeper in DUPLICATES.items():
+        assert by_source[dup]["state"] == "duplicate"
+        assert by_source[dup]["duplicate_of"] == by_source[keeper]["_id"]
+    assert not [v for v in videos if v["goal_id"] == FODEN and v["state"] in {"stored", "kept"}]
+
+    storage = LocalClipStorage(storage_root)
+    stored = {o.key for o in storage.list()}
+    assert stored == {v["storage"]["key"] for v in videos if v["state"] == "kept"}
+    assert not any(FODEN in key for key in stored)
+
+    with capsys.disabled():
+        print(f"\ne2e: match day completed {elapsed:.0f}s after ingest was triggered")
+        for g in goal_summaries(db):
+            print(f"e2e: {g['label']}: status {g['status']}, first keeper "
+                  f"{g['seconds_to_first_keeper']}s and completed {g['seconds_to_completed']}s "
+                  "after confirmation")
+
+    # Everything again: every DAG triggered once more changes nothing.
+    before = _snapshot(db, storage)
+    runs = {d: airflow.trigger(d) for d in STAGE_DAGS if d != "ingest_fixtures"}
+    runs["ingest_fixtures"] = airflow.trigger(
+        "ingest_fixtures", {"date": datetime.now(UTC).date().isoformat()})
+    states = airflow.wait_for_runs(runs, limit=6 * 60)
+    assert set(states.values()) == {"success"}, states
+    assert _snapshot(db, storage) == before
+
+
+def _uri(env: dict[str, str]) -> str:
+    return env["AIRFLOW_CONN_MONGO_DEFAULT"].replace("mongo://", "mongodb://", 1)
