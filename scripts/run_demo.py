@@ -9,10 +9,8 @@ real services instead. Ctrl-C stops everything it started; the data stays in ``.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -22,48 +20,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "include"))
 
 from footy.embedded import embedded_env, real_env  # noqa: E402
+from footy.localstack import STAGE_DAGS, LocalStack  # noqa: E402
 from footy.status import render_goals  # noqa: E402
 from footy.store import connect  # noqa: E402
 from footy.store.report import fixture_counts, goal_counts, goal_summaries, video_counts  # noqa: E402
 
-STAGE_DAGS = ["ingest_fixtures", "advance_fixtures", "monitor_fixtures", "process_goals",
-              "scrape_twitter", "download_videos", "filter_videos"]
 PORTS = {"ferretdb": os.environ.get("FOOTY_FERRETDB_PORT", "27117"),
          "standin": os.environ.get("FOOTY_STANDIN_PORT", "8099"),
          "airflow": os.environ.get("FOOTY_AIRFLOW_PORT", "8080")}
-
-
-def sh(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(list(args), env=env, check=check, text=True, capture_output=True)
-
-
-def service(action: str, name: str, env: dict[str, str]) -> bool:
-    """Run scripts/service; True when this call started the service (it was not running)."""
-    result = sh(str(ROOT / "scripts" / "service"), action, name, env=env, check=False)
-    print(result.stdout.strip() or result.stderr.strip())
-    if result.returncode:
-        raise SystemExit(f"{name}: {action} failed:\n{result.stderr}")
-    return action == "start" and "already running" not in result.stdout
-
-
-def airflow(*args: str, env: dict[str, str]) -> str:
-    return sh(str(ROOT / "scripts" / "airflow"), *args, env=env).stdout
-
-
-def wait_for_dags(env: dict[str, str], deadline: float) -> None:
-    while time.monotonic() < deadline:
-        listed = sh(str(ROOT / "scripts" / "airflow"), "dags", "list", "-o", "json",
-                    env=env, check=False)
-        # Airflow logs warnings to stdout too: the JSON is the line that starts with "[".
-        rows = [line for line in listed.stdout.splitlines() if line.startswith("[")]
-        if listed.returncode == 0 and rows:
-            try:
-                if set(STAGE_DAGS) <= {d["dag_id"] for d in json.loads(rows[-1])}:
-                    return
-            except json.JSONDecodeError:
-                pass
-        time.sleep(3)
-    raise SystemExit("Airflow did not list the project's DAGs in time; see .footy/log/airflow.log")
 
 
 def progress_line(db, started: float) -> str:
@@ -103,24 +67,19 @@ def main() -> int:
                                 mongo_uri=mongo_uri, league_ids=leagues, season=season))
         env["FOOTY_SCENARIO"] = scenario
 
-    started_services: list[str] = []
+    stack = LocalStack(env)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        for name in ("ferretdb", "airflow"):
-            if service("start", name, env):
-                started_services.append(name)
+        stack.start("ferretdb")
+        stack.start("airflow")
         print(f"\nAirflow UI: http://127.0.0.1:{PORTS['airflow']}  (login admin / admin)")
-        wait_for_dags(env, time.monotonic() + 300)
+        stack.wait_for_dags()
         if not real:
-            # Only now: the stand-in's match day starts the moment it does.
-            if service("start", "standin", env):
-                started_services.append("standin")
-        airflow("pools", "set", "footy_downloads", "4", "Parallel clip downloads", env=env)
-        for dag_id in STAGE_DAGS:
-            airflow("dags", "unpause", dag_id, env=env)
+            stack.start("standin")  # only now: the stand-in's match day starts when it does
+        stack.cli("pools", "set", "footy_downloads", "4", "Parallel clip downloads")
+        stack.unpause()
         today = datetime.now(UTC).date().isoformat()
-        airflow("dags", "trigger", "ingest_fixtures", "--conf", json.dumps({"date": today}),
-                env=env)
+        stack.trigger("ingest_fixtures", {"date": today})
         print(f"Unpaused {len(STAGE_DAGS)} DAGs and triggered ingest_fixtures for {today}.\n"
               "Watch the grid in the UI; progress follows (Ctrl-C stops everything).\n")
 
@@ -141,8 +100,7 @@ def main() -> int:
         print("\nStopping (the data stays in .footy/) ...")
         return 130
     finally:
-        for name in reversed(started_services):
-            service("stop", name, env)
+        stack.stop()
 
 
 if __name__ == "__main__":

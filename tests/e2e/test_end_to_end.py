@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import requests
 
 from footy.embedded import embedded_env
+from footy.localstack import STAGE_DAGS, LocalStack
 from footy.storage import LocalClipStorage
 from footy.store import FIXTURES_ACTIVE, FIXTURES_COMPLETED, FIXTURES_STAGING, GOALS, VIDEOS
 from footy.store.report import goal_summaries
@@ -27,8 +26,6 @@ from footy.store.report import goal_summaries
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-STAGE_DAGS = ["ingest_fixtures", "advance_fixtures", "monitor_fixtures", "process_goals",
-              "scrape_twitter", "download_videos", "filter_videos"]
 AIRFLOW_PORT, STANDIN_PORT = "8187", "8197"
 DEADLINE_S = 15 * 60
 
@@ -41,58 +38,6 @@ KEEPERS = {  # goal -> the source ids of its kept clips (best copy of each disti
 }
 DUPLICATES = {"1900000000000300002": "1900000000000300001",  # logo + crop re-upload
               "1900000000000300032": "1900000000000300031"}
-
-
-class Stack:
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env = env
-        self.api = f"http://127.0.0.1:{AIRFLOW_PORT}"
-        self._token: str | None = None
-
-    def service(self, action: str, name: str) -> None:
-        subprocess.run([str(ROOT / "scripts" / "service"), action, name], env=self.env,
-                       check=True, capture_output=True, text=True, timeout=300)
-
-    def cli(self, *args: str) -> str:
-        return subprocess.run([str(ROOT / "scripts" / "airflow"), *args], env=self.env,
-                              check=True, capture_output=True, text=True, timeout=120).stdout
-
-    def call(self, method: str, path: str, **kw) -> dict:
-        if self._token is None:
-            self._token = requests.post(f"{self.api}/auth/token", timeout=10, json={
-                "username": "admin", "password": "admin"}).json()["access_token"]
-        response = requests.request(method, f"{self.api}/api/v2{path}", timeout=30,
-                                    headers={"Authorization": f"Bearer {self._token}"}, **kw)
-        response.raise_for_status()
-        return response.json()
-
-    def wait_for_dags(self) -> None:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            try:
-                dags = {d["dag_id"] for d in self.call("GET", "/dags?limit=100")["dags"]}
-                if set(STAGE_DAGS) <= dags:
-                    assert self.call("GET", "/importErrors")["total_entries"] == 0
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(3)
-        pytest.fail("the DAGs were not listed by the API server in time")
-
-    def trigger(self, dag_id: str, conf: dict | None = None) -> str:
-        run = self.call("POST", f"/dags/{dag_id}/dagRuns",
-                        json={"logical_date": None, "conf": conf or {}})
-        return run["dag_run_id"]
-
-    def wait_for_runs(self, runs: dict[str, str], limit: float) -> dict[str, str]:
-        deadline, states = time.monotonic() + limit, {}
-        while time.monotonic() < deadline:
-            states = {d: self.call("GET", f"/dags/{d}/dagRuns/{r}")["state"]
-                      for d, r in runs.items()}
-            if all(s in {"success", "failed"} for s in states.values()):
-                return states
-            time.sleep(5)
-        pytest.fail(f"runs did not finish: {states}")
 
 
 @pytest.fixture
@@ -115,14 +60,12 @@ def stack(mongo_uri, tmp_path):
     for key in ("AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW__CORE__PLUGINS_FOLDER",
                 "AIRFLOW__API__BASE_URL", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL"):
         env.pop(key, None)  # scripts/airflow-env derives these for this stack's port
-    running = Stack(env)
+    running = LocalStack(env)
     try:
-        running.service("start", "airflow")
+        running.start("airflow")
         yield running, db_name, tmp_path / "storage"
     finally:
-        for name in ("standin", "airflow"):
-            subprocess.run([str(ROOT / "scripts" / "service"), "stop", name], env=env,
-                           capture_output=True, timeout=120)
+        running.stop()
         log = tmp_path / "state" / "log" / "airflow.log"
         if log.exists():
             print("airflow.log (tail):\n" + "\n".join(log.read_text().splitlines()[-40:]))
@@ -145,10 +88,9 @@ def test_match_day_through_the_real_scheduler(stack, capsys):
 
     airflow, db_name, storage_root = stack
     airflow.wait_for_dags()
-    airflow.service("start", "standin")  # the match day starts now
+    airflow.start("standin")  # the match day starts now
     airflow.cli("pools", "set", "footy_downloads", "4", "e2e")
-    for dag_id in STAGE_DAGS:
-        airflow.call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+    airflow.unpause()
     airflow.trigger("ingest_fixtures", {"date": datetime.now(UTC).date().isoformat()})
 
     db = connect(_uri(airflow.env), db_name)

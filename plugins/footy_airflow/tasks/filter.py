@@ -30,9 +30,12 @@ def _now() -> datetime:
 
 
 @task.branch
-def choose_goals_source(params: dict[str, Any] | None = None) -> list[str]:
-    """Manual conf names the goals; otherwise wait for stored clips first."""
-    if (params or {}).get("goal_ids"):
+def choose_goals_source(
+    params: dict[str, Any] | None = None, triggering_asset_events: Any = None
+) -> list[str]:
+    """Straight to work when the conf names goals or an Asset event says work exists (clips
+    stored, downloads finished); a time-fallback run waits for stored clips first."""
+    if (params or {}).get("goal_ids") or triggering_asset_events:
         return ["collect_goals"]
     return ["wait_for_stored_clips", "collect_goals"]
 

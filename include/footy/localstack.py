@@ -1,0 +1,106 @@
+"""Drive a local stack (scripts/service + Airflow's REST API) from Python.
+
+Used by ``make run``, the end-to-end test and the load benchmark: the same start-up a user
+gets, with no Airflow import (plain subprocesses and HTTP).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+STAGE_DAGS = ["ingest_fixtures", "advance_fixtures", "monitor_fixtures", "process_goals",
+              "scrape_twitter", "download_videos", "filter_videos"]
+
+
+class StackError(RuntimeError):
+    pass
+
+
+class LocalStack:
+    def __init__(self, env: dict[str, str], *, username: str = "admin",
+                 password: str = "admin") -> None:
+        self.env = env
+        self.api = f"http://127.0.0.1:{env.get('FOOTY_AIRFLOW_PORT', '8080')}"
+        self._login = {"username": username, "password": password}
+        self._token: str | None = None
+        self.started: list[str] = []
+
+    # ---- services ------------------------------------------------------------------------
+
+    def start(self, name: str) -> None:
+        """Start a service; remember it only if this call started it (stop() stops those)."""
+        out = self._run(str(ROOT / "scripts" / "service"), "start", name, timeout=400)
+        print(out.strip(), flush=True)
+        if "already running" not in out and "skipped" not in out:
+            self.started.append(name)
+
+    def stop(self) -> None:
+        for name in reversed(self.started):
+            print(self._run(str(ROOT / "scripts" / "service"), "stop", name,
+                            timeout=120, check=False).strip(), flush=True)
+        self.started.clear()
+
+    def cli(self, *args: str) -> str:
+        """The Airflow CLI with this stack's environment."""
+        return self._run(str(ROOT / "scripts" / "airflow"), *args, timeout=180)
+
+    def _run(self, *args: str, timeout: float, check: bool = True) -> str:
+        result = subprocess.run(list(args), env=self.env, capture_output=True, text=True,
+                                timeout=timeout)
+        if check and result.returncode:
+            raise StackError(f"{' '.join(args[:3])} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    # ---- REST API ------------------------------------------------------------------------
+
+    def call(self, method: str, path: str, **kw: Any) -> Any:
+        if self._token is None:
+            reply = requests.post(f"{self.api}/auth/token", json=self._login, timeout=10)
+            reply.raise_for_status()
+            self._token = reply.json()["access_token"]
+        response = requests.request(method, f"{self.api}/api/v2{path}", timeout=30,
+                                    headers={"Authorization": f"Bearer {self._token}"}, **kw)
+        response.raise_for_status()
+        return response.json()
+
+    def wait_for_dags(self, dag_ids: list[str] = STAGE_DAGS, limit: float = 300) -> None:
+        """Until the API server lists every DAG, with no import error."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            try:
+                listed = {d["dag_id"] for d in self.call("GET", "/dags?limit=100")["dags"]}
+                if set(dag_ids) <= listed:
+                    errors = self.call("GET", "/importErrors")
+                    if errors["total_entries"]:
+                        raise StackError(f"DAG import errors: {json.dumps(errors)[:2000]}")
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(3)
+        raise StackError("the API server did not list the DAGs in time")
+
+    def unpause(self, dag_ids: list[str] = STAGE_DAGS) -> None:
+        for dag_id in dag_ids:
+            self.call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+
+    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
+        run = self.call("POST", f"/dags/{dag_id}/dagRuns",
+                        json={"logical_date": None, "conf": conf or {}})
+        return run["dag_run_id"]
+
+    def wait_for_runs(self, runs: dict[str, str], limit: float) -> dict[str, str]:
+        deadline, states = time.monotonic() + limit, {}
+        while time.monotonic() < deadline:
+            states = {d: self.call("GET", f"/dags/{d}/dagRuns/{r}")["state"]
+                      for d, r in runs.items()}
+            if all(s in {"success", "failed"} for s in states.values()):
+                return states
+            time.sleep(5)
+        raise StackError(f"runs did not finish: {states}")
