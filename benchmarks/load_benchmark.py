@@ -1,0 +1,178 @@
+"""Load benchmark: 40 matches and 200 goals within 15 scenario minutes, through the real stack.
+
+FerretDB, the stand-in server and ``airflow standalone`` (scheduler, triggerer,
+dag-processor, LocalExecutor) run exactly as ``make run`` starts them, on a generated match
+day. Prints per-stage throughput, goal-to-first-keeper latency (p50/p95), the peak memory of
+the Airflow processes, and a check that every goal completed exactly once. Figures only: it
+asserts nothing.
+
+    .venv/bin/python benchmarks/load_benchmark.py [--matches 40] [--goals-per-match 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+
+from footy.embedded import embedded_env
+from footy.localstack import ROOT, LocalStack
+from footy.storage import LocalClipStorage
+from footy.store import GOALS, VIDEOS, connect
+from footy.store.report import goal_summaries
+
+STAGES = {"discover": "twitter_scraped", "download": "videos_downloaded",
+          "filter": "videos_filtered"}
+
+
+def scenario(matches: int, goals_per_match: int, seed: int = 7) -> dict:
+    """A match day: kick-offs staggered over 2 minutes, all goals inside 15 minutes."""
+    rng = random.Random(seed)
+    fixtures = []
+    for m in range(matches):
+        kickoff = 30 + (m * 90) // matches
+        minute_s = 8.0  # 90 minutes in 12 scenario minutes
+        events = []
+        minutes = sorted(rng.sample(range(3, 89), goals_per_match))
+        for g, minute in enumerate(minutes):
+            t = kickoff + minute * minute_s + (15 if minute > 45 else 0)  # 15 s half-time
+            player = 10_000 + m * 100 + g
+            events.append({
+                "key": f"m{m}-g{g}", "t": round(t, 1), "elapsed": minute, "extra": None,
+                "team": "home" if g % 2 == 0 else "away",
+                "player": {"id": player, "name": f"Player {chr(65 + g)}{m:02d}"},
+                "assist": {"id": None, "name": None}, "type": "Goal",
+                "detail": "Normal Goal", "comments": None,
+                "clips": [{"id": str(1_900_000_000_000_000_000 + m * 1000 + g * 10 + 1),
+                           "after": 5, "text": f"Player {chr(65 + g)}{m:02d} scores",
+                           "video": {"scene": 100 + (m * goals_per_match + g) % 10,
+                                     "duration": 6.0}}],
+            })
+        fixtures.append({
+            "id": 9000 + m, "kickoff": kickoff, "minute_seconds": minute_s, "totals_lag": 5,
+            "league": {"id": 39, "name": "Premier League", "season": 2025, "round": "Load"},
+            "home": {"id": 500 + 2 * m, "name": f"Home FC {m:02d}"},
+            "away": {"id": 501 + 2 * m, "name": f"Away FC {m:02d}"},
+            "timeline": [
+                {"t": 0, "status": "NS"}, {"t": kickoff, "status": "1H"},
+                {"t": kickoff + 45 * minute_s, "status": "HT"},
+                {"t": kickoff + 45 * minute_s + 15, "status": "2H", "elapsed": 46},
+                {"t": kickoff + 90 * minute_s + 15, "status": "FT"},
+            ],
+            "events": sorted(events, key=lambda e: e["t"]),
+        })
+    return {"name": "load", "description": f"{matches} matches, {matches * goals_per_match} "
+            "goals", "settings": {"page_size": 20}, "fixtures": fixtures}
+
+
+class MemoryWatch(threading.Thread):
+    """Peak resident memory of the airflow standalone process tree, sampled every 2 s."""
+
+    def __init__(self, pidfile: Path) -> None:
+        super().__init__(daemon=True)
+        self.pidfile, self.peak, self.stop = pidfile, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(2):
+            try:
+                root = psutil.Process(int(self.pidfile.read_text()))
+                procs = [root, *root.children(recursive=True)]
+                self.peak = max(self.peak, sum(p.memory_info().rss for p in procs
+                                               if p.is_running()))
+            except (OSError, ValueError, psutil.Error):
+                continue
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--matches", type=int, default=40)
+    parser.add_argument("--goals-per-match", type=int, default=5)
+    parser.add_argument("--limit-minutes", type=float, default=45)
+    args = parser.parse_args()
+    total_goals = args.matches * args.goals_per_match
+
+    work = Path(tempfile.mkdtemp(prefix="footy-load-"))
+    plan = work / "load.json"
+    plan.write_text(json.dumps(scenario(args.matches, args.goals_per_match)))
+    mongo_uri = "mongodb://127.0.0.1:27117/"
+    db_name = f"footy_load_{int(time.time())}"
+    env = {
+        **dict(__import__("os").environ),
+        **embedded_env(ROOT, standin_url="http://127.0.0.1:8299", mongo_uri=mongo_uri,
+                       league_ids=[39], season=2025),
+        "FOOTY_STATE_DIR": str(work / "state"), "AIRFLOW_HOME": str(work / "airflow"),
+        "FOOTY_MONGO_DB": db_name, "FOOTY_STORAGE_URL": (work / "storage").as_uri(),
+        "FOOTY_AIRFLOW_PORT": "8288", "FOOTY_STANDIN_PORT": "8299",
+        "FOOTY_SCENARIO": str(plan),
+        "AIRFLOW_VAR_FOOTY_DISCOVERY": json.dumps(
+            {"attempts": 2, "interval_seconds": 30, "enough_clips": 10}),
+    }
+    stack = LocalStack(env)
+    memory = MemoryWatch(work / "state" / "run" / "airflow.pid")
+    try:
+        stack.start("ferretdb")
+        stack.start("airflow")
+        memory.start()
+        stack.wait_for_dags()
+        stack.start("standin")
+        stack.cli("pools", "set", "footy_downloads", "8", "load benchmark")
+        stack.unpause()
+        stack.trigger("ingest_fixtures", {"date": datetime.now(UTC).date().isoformat()})
+        db = connect(mongo_uri, db_name)
+        started = time.monotonic()
+        while time.monotonic() - started < args.limit_minutes * 60:
+            done = db[GOALS].count_documents({"processing_status.completed": True})
+            print(f"[{time.monotonic() - started:5.0f}s] goals {db[GOALS].count_documents({})}"
+                  f" completed {done}/{total_goals}", flush=True)
+            if done >= total_goals:
+                break
+            time.sleep(20)
+        report(db, LocalClipStorage(work / "storage"), total_goals, memory.peak)
+    finally:
+        memory.stop.set()
+        stack.stop()
+    return 0
+
+
+def report(db, storage: LocalClipStorage, total_goals: int, peak_rss: int) -> None:
+    goals = list(db[GOALS].find())
+    print(f"\ngoals: {len(goals)} confirmed of {total_goals} in the scenario")
+    for stage, flag in STAGES.items():
+        times = sorted(g["processing_status"][f"{stage}_done_at"] for g in goals
+                       if g["processing_status"].get(flag) and
+                       g["processing_status"].get(f"{stage}_done_at"))
+        if len(times) > 1:
+            span = (times[-1] - times[0]).total_seconds() / 60
+            print(f"  {stage:<9} {len(times):>4} goals done, {len(times) / max(span, 1e-9):6.1f}"
+                  f" goals/min over {span:.1f} min")
+    latencies = [g["seconds_to_first_keeper"] for g in goal_summaries(db)
+                 if g["seconds_to_first_keeper"] is not None]
+    if latencies:
+        q = statistics.quantiles(latencies, n=20)
+        print(f"confirmation -> first keeper: p50 {statistics.median(latencies):.1f}s, "
+              f"p95 {q[18]:.1f}s (n={len(latencies)})")
+    print(f"peak memory of the Airflow processes: {peak_rss / 2**20:.0f} MiB")
+    completed = [g for g in goals if g["processing_status"].get("completed")]
+    kept = list(db[VIDEOS].find({"state": "kept"}, {"goal_id": 1, "storage": 1}))
+    per_goal = {g["_id"]: 0 for g in goals}
+    for v in kept:
+        per_goal[v["goal_id"]] = per_goal.get(v["goal_id"], 0) + 1
+    objects = storage.list()
+    ok = (len(completed) == len(goals) == total_goals
+          and all(n == 1 for n in per_goal.values()) and len(objects) == len(kept))
+    print(f"exactly once: {len(completed)}/{total_goals} goals completed, "
+          f"{sum(per_goal.values())} keepers ({sum(1 for n in per_goal.values() if n != 1)} "
+          f"goals without exactly one), {len(objects)} stored objects -> "
+          f"{'OK' if ok else 'MISMATCH'}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
