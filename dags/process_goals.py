@@ -43,7 +43,8 @@ with DAG(
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     is_paused_upon_creation=True,
-    max_active_runs=1,
+    # A fallback run waiting in its sensor must not hold back an asset-triggered one.
+    max_active_runs=3,
     default_args=DEFAULT_ARGS,
     tags=["footy", "goals"],
     params={

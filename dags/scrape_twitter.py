@@ -57,7 +57,7 @@ with DAG(
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     is_paused_upon_creation=True,
-    max_active_runs=2,  # overlapping runs are safe: each goal is claimed by one of them
+    max_active_runs=3,  # overlapping runs are safe: each goal is claimed by one of them
     default_args=DEFAULT_ARGS,
     tags=["footy", "clips"],
     params={
