@@ -29,12 +29,10 @@ import logging
 import os
 import random
 import re
-import sys
 import tempfile
 import threading
 import time
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -130,44 +128,21 @@ def serve_media(req: StandinRequest) -> StandinResponse:
 # ---- streaming faults ------------------------------------------------------------------------
 
 
-def _current_http_handler() -> BaseHTTPRequestHandler | None:
-    """The handler serving this request (it is ``self`` of a caller on this thread's stack).
-
-    A :class:`StandinResponse` carries one whole body; a slow or stalled stream has to write
-    to the connection itself, through the handler's own methods.
-    """
-    frame = sys._getframe(1)
-    while frame is not None:
-        candidate = frame.f_locals.get("self")
-        if isinstance(candidate, BaseHTTPRequestHandler):
-            return candidate
-        frame = frame.f_back
-    return None
-
-
 def _stream(req: StandinRequest, total: int, chunks: Any, pause: float) -> StandinResponse:
     """Answer 200 announcing ``total`` bytes and write ``chunks`` with ``pause`` s between
-    them; then close. Stops quietly when the client hangs up or the server stops."""
-    handler = _current_http_handler()
-    if handler is None:  # not under the stand-in server (never expected): send it at once
-        return StandinResponse(200, b"".join(chunks), content_type=MP4_TYPE)
+    them; then close. Stops early when the server stops."""
     stopping = req.world.stopping
-    try:
-        handler.send_response(200)
-        handler.send_header("Content-Type", MP4_TYPE)
-        handler.send_header("Content-Length", str(total))
-        handler.send_header("Accept-Ranges", "bytes")
-        handler.end_headers()
+
+    def paced() -> Any:
         for chunk in chunks:
             if stopping.is_set():
-                break
-            handler.wfile.write(chunk)
+                return
+            yield chunk
             if pause > 0 and stopping.wait(pause):
-                break
-    except OSError:  # the client hung up (a killed worker, a size limit): nothing to do
-        pass
-    # close=True: the server only closes the connection; the answer was written above.
-    return StandinResponse(status=200, close=True)
+                return
+
+    return StandinResponse(200, headers={"Accept-Ranges": "bytes"}, content_type=MP4_TYPE,
+                           stream=paced(), length=total)
 
 
 def _chunks(data: bytes, size: int = _CHUNK) -> Any:

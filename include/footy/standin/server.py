@@ -51,7 +51,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -88,13 +88,19 @@ class StandinRequest:
 
 @dataclass
 class StandinResponse:
-    """``body`` is bytes; use :meth:`json_body` for JSON. ``close`` drops the connection."""
+    """``body`` is bytes; use :meth:`json_body` for JSON. ``close`` drops the connection.
+
+    A slow or stalled download is a ``stream``: ``length`` bytes announced, the chunks written
+    as the iterator yields them (it may sleep between them), then the connection closed.
+    """
 
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
     close: bool = False
+    stream: Iterable[bytes] | None = None
+    length: int | None = None
 
     @classmethod
     def json_body(cls, payload: Any, status: int = 200,
@@ -380,12 +386,19 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self.send_response(resp.status)
             self.send_header("Content-Type", resp.content_type)
-            self.send_header("Content-Length", str(len(resp.body)))
+            length = resp.length if resp.stream is not None else len(resp.body)
+            self.send_header("Content-Length", str(length))
             for key, value in resp.headers.items():
                 self.send_header(key, value)
             self.end_headers()
-            if self.command != "HEAD":
+            if self.command == "HEAD":
+                return
+            if resp.stream is None:
                 self.wfile.write(resp.body)
+                return
+            self.close_connection = True
+            for chunk in resp.stream:
+                self.wfile.write(chunk)
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test)
             self.close_connection = True
 
