@@ -10,8 +10,9 @@ are over and every clip is filtered, the goal is `videos_filtered` and `complete
 withdrawn goals are `removed` and their objects deleted. One mapped task instance per goal,
 named by goal; goals with newly kept clips are announced on `footy_kept_clips`.
 
-Runs on `footy_stored_clips` events, every 2 minutes as a fallback (which also completes
-goals whose downloads ended with nothing stored), or by hand for given goals:
+Runs on `footy_stored_clips` and `footy_withdrawn_goals` events, every 2 minutes as a
+fallback (which also completes goals whose downloads ended with nothing stored), or by hand
+for given goals:
 
     airflow dags trigger filter_videos --conf '{"goal_ids": ["2001_50_1100_normal_1"]}'
 
@@ -28,7 +29,7 @@ import pendulum
 from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param
 
 from footy.store.filtering import CLIP_WORK_QUERY
-from footy_airflow.assets import STORED_CLIPS
+from footy_airflow.assets import STORED_CLIPS, WITHDRAWN_GOALS
 from footy_airflow.defaults import DEFAULT_ARGS, SENSOR_ARGS
 from footy_airflow.params import GOAL_IDS_SCHEMA
 from footy_airflow.sensors import MongoQuerySensor
@@ -44,7 +45,7 @@ with DAG(
     doc_md=__doc__,
     schedule=AssetOrTimeSchedule(
         timetable=CronTriggerTimetable("*/2 * * * *", timezone="UTC"),
-        assets=[STORED_CLIPS],
+        assets=STORED_CLIPS | WITHDRAWN_GOALS,
     ),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,

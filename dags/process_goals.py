@@ -4,7 +4,8 @@
 For every fixture with goal changes not yet processed: upsert its confirmed goals (each with
 `processing_status`, all stages false) and withdraw disallowed ones. One mapped task
 instance per fixture, named by fixture. New goal ids are announced on the
-`footy_confirmed_goals` Asset for clip discovery.
+`footy_confirmed_goals` Asset for clip discovery, withdrawn ones on `footy_withdrawn_goals`
+(filter_videos removes their stored clips).
 
 Runs on `footy_fixture_goal_changes` events, every 3 minutes as a fallback, or by hand with
 the seed's conf (goals given by hand are confirmed as given, without debounce):
@@ -28,6 +29,7 @@ from footy_airflow.params import GOAL_EVENT_SCHEMA
 from footy_airflow.sensors import MongoQuerySensor
 from footy_airflow.tasks.fixtures import (
     announce_new_goals,
+    announce_withdrawn_goals,
     choose_mode,
     process_fixture,
     process_manual_goals,
@@ -67,3 +69,4 @@ with DAG(
     processed = process_fixture.expand(fixture_id=fixture_ids.output)
     mode >> [fixture_ids, manual]
     announce_new_goals(processed, manual)
+    announce_withdrawn_goals(processed)

@@ -5,6 +5,9 @@ from airflow.sdk import Asset
 FIXTURE_GOAL_CHANGES = Asset("footy_fixture_goal_changes", group="footy")
 """monitor_fixtures -> process_goals. extra: {"fixture_ids": [...]}"""
 
+WITHDRAWN_GOALS = Asset("footy_withdrawn_goals", group="footy")
+"""process_goals -> filter_videos (removes their stored clips). extra: {"goal_ids": [...]}"""
+
 CONFIRMED_GOALS = Asset("footy_confirmed_goals", group="footy")
 """process_goals -> scrape_twitter. extra: {"goal_ids": [...]}"""
 

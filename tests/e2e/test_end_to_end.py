@@ -78,6 +78,7 @@ def _snapshot(db, storage: LocalClipStorage) -> dict:
 
 
 def _done(db) -> bool:
+    # Fixtures complete only once every goal is processed and withdrawn goals hold no clip.
     return (db[FIXTURES_COMPLETED].count_documents({}) == 2
             and db[GOALS].count_documents({"status": "confirmed",
                                            "processing_status.completed": False}) == 0)

@@ -9,7 +9,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from footy.goals import GoalTrack
-from footy.store.db import GOALS
+from footy.store.db import GOALS, VIDEOS
 from footy.store.status import new_processing_status
 
 CONFIRMED = "confirmed"
@@ -76,10 +76,13 @@ def withdraw_goal(db: Database, goal_id: str, reason: str, now: datetime) -> boo
 
 
 def fixture_goals_done(db: Database, fixture_id: int) -> bool:
-    """Every confirmed goal of the fixture has finished every stage."""
-    return (
-        db[GOALS].count_documents(
-            {"fixture_id": fixture_id, "status": CONFIRMED, "processing_status.completed": False}
-        )
-        == 0
+    """Every confirmed goal of the fixture has finished every stage, and no withdrawn goal
+    still has a clip in storage (filter_videos removes those)."""
+    if db[GOALS].count_documents(
+        {"fixture_id": fixture_id, "status": CONFIRMED, "processing_status.completed": False}
+    ):
+        return False
+    withdrawn = db[GOALS].distinct("_id", {"fixture_id": fixture_id, "status": WITHDRAWN})
+    return not withdrawn or not db[VIDEOS].count_documents(
+        {"goal_id": {"$in": withdrawn}, "state": {"$in": ["stored", "kept"]}}
     )

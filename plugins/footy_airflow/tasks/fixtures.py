@@ -11,7 +11,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from footy.pipeline import fixtures as fixture_stage
 from footy.pipeline import goals as goal_stage
-from footy_airflow.assets import CONFIRMED_GOALS, FIXTURE_GOAL_CHANGES
+from footy_airflow.assets import CONFIRMED_GOALS, FIXTURE_GOAL_CHANGES, WITHDRAWN_GOALS
 from footy_airflow.connections import api_football_client, json_variable
 from footy_airflow.mongo import footy_db
 
@@ -104,4 +104,14 @@ def announce_new_goals(
     if not goal_ids:
         raise AirflowSkipException("no confirmed goals to announce")
     get_current_context()["outlet_events"][CONFIRMED_GOALS].extra = {"goal_ids": goal_ids}
+    return goal_ids
+
+
+@task(outlets=[WITHDRAWN_GOALS], trigger_rule="none_failed_min_one_success")
+def announce_withdrawn_goals(mapped: list[dict[str, Any]] | None) -> list[str]:
+    """Goals withdrawn in this run: filter_videos removes their stored clips right away."""
+    goal_ids = sorted({g for r in mapped or [] if r for g in r["withdrawn_goals"]})
+    if not goal_ids:
+        raise AirflowSkipException("no goal withdrawn")
+    get_current_context()["outlet_events"][WITHDRAWN_GOALS].extra = {"goal_ids": goal_ids}
     return goal_ids
