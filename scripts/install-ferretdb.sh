@@ -9,7 +9,8 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 VERSION="${FERRETDB_VERSION:-v1.24.2}"
 BIN="$ROOT/.footy/bin/ferretdb"
 
-if [ -x "$BIN" ] && "$BIN" --version 2>/dev/null | grep -q "${VERSION}"; then
+# Capture first: `--version | grep -q` dies of SIGPIPE under pipefail and would rebuild.
+if [ -x "$BIN" ] && [[ "$("$BIN" --version 2>&1)" == *"version: ${VERSION}"* ]]; then
   exit 0
 fi
 export PATH="$PATH:/usr/local/go/bin"
