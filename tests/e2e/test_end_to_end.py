@@ -123,9 +123,10 @@ def test_match_day_through_the_real_scheduler(stack, capsys):
     with capsys.disabled():
         print(f"\ne2e: match day completed {elapsed:.0f}s after ingest was triggered")
         for g in goal_summaries(db):
-            print(f"e2e: {g['label']}: status {g['status']}, first keeper "
-                  f"{g['seconds_to_first_keeper']}s and completed {g['seconds_to_completed']}s "
-                  "after confirmation")
+            first, done = g["seconds_to_first_keeper"], g["seconds_to_completed"]
+            print(f"e2e: {g['label']}: {g['status']}; after confirmation: first keeper "
+                  f"{'-' if first is None else f'{first:.0f}s'}, completed "
+                  f"{'-' if done is None else f'{done:.0f}s'}")
 
     # Everything again: every DAG triggered once more changes nothing.
     before = _snapshot(db, storage)
