@@ -20,17 +20,24 @@ from footy.store import GOALS, VIDEOS
 
 pytestmark = pytest.mark.integration
 
-# Scenario t=0 a minute ago: the X search window is anchored on real "now" (confirmed_at),
-# so the stand-in's posts must carry real timestamps too. Kept clear of midnight (one date).
-BASE = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=60)
-if (BASE + timedelta(minutes=6)).date() != BASE.date():
-    BASE -= timedelta(minutes=7)
+
+
+def _scenario_start() -> datetime:
+    """Scenario t=0 a minute ago, taken when the test runs: the X search window is anchored
+    on the real confirmation time, so the stand-in's posts must carry real timestamps too.
+    Kept clear of midnight, so the match day has one date."""
+    base = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=60)
+    if (base + timedelta(minutes=6)).date() != base.date():
+        base -= timedelta(minutes=7)
+    return base
 HAALAND = "2001_50_1100_normal_1"  # 7 posts: 3 accepted (2 re-uploads of one clip + an angle)
 
 
 @pytest.fixture
 def stack(dags, db, tmp_path, monkeypatch, api_football_connection):
-    standin = start_in_thread("test_matchday", base_time=BASE, paused_at=0)
+    base = _scenario_start()
+    standin = start_in_thread("test_matchday", base_time=base, paused_at=0)
+    standin.base = base
     api_football_connection(standin.url)
     monkeypatch.setenv("AIRFLOW_CONN_X_API", json.dumps(
         {"conn_type": "http", "host": standin.url, "password": "token"}))
@@ -54,7 +61,7 @@ def stack(dags, db, tmp_path, monkeypatch, api_football_connection):
 
 def _confirm_goals(dags, db, standin, until: int) -> None:
     """Fixture half via its own DAGs, one poll per scenario second up to ``until``."""
-    dags["ingest_fixtures"].test(run_conf={"date": BASE.date().isoformat()})
+    dags["ingest_fixtures"].test(run_conf={"date": standin.base.date().isoformat()})
     for t in range(60, until):
         standin.world.clock.set(t)
         dags["advance_fixtures"].test()
