@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import tempfile
@@ -105,7 +106,7 @@ def main() -> int:
     mongo_uri = "mongodb://127.0.0.1:27117/"
     db_name = f"footy_load_{int(time.time())}"
     env = {
-        **dict(__import__("os").environ),
+        **dict(os.environ),
         **embedded_env(ROOT, standin_url="http://127.0.0.1:8299", mongo_uri=mongo_uri,
                        league_ids=[39], season=2025),
         "FOOTY_STATE_DIR": str(work / "state"), "AIRFLOW_HOME": str(work / "airflow"),
@@ -116,9 +117,10 @@ def main() -> int:
             {"attempts": 2, "interval_seconds": 30, "enough_clips": 10}),
     }
     stack = LocalStack(env)
+    database = LocalStack(dict(os.environ))  # the project's FerretDB, shared, not this run's
     memory = MemoryWatch(work / "state" / "run" / "airflow.pid")
     try:
-        stack.start("ferretdb")
+        database.start("ferretdb")
         stack.start("airflow")
         memory.start()
         stack.wait_for_dags()
@@ -139,6 +141,7 @@ def main() -> int:
     finally:
         memory.stop.set()
         stack.stop()
+        database.stop()
     return 0
 
 
