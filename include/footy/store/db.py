@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import time
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient
 from pymongo.database import Database
-from pymongo.errors import PyMongoError
+from pymongo.errors import AutoReconnect, PyMongoError
 
 from footy.errors import ConfigError, TransientError
 
@@ -99,7 +100,12 @@ def ensure_indexes(db: Database) -> None:
             # of several indexes finds them all present.
             missing_models = [m for m in models if m.document["name"] not in present]
             if missing_models:
-                db[collection].create_indexes(missing_models)
+                try:
+                    db[collection].create_indexes(missing_models)
+                except AutoReconnect:
+                    # Another process created them between our read and our create (the
+                    # same FerretDB quirk): what counts is whether they exist now.
+                    time.sleep(0.5)
                 present = db[collection].index_information()
         except PyMongoError as exc:
             raise StoreError(f"creating indexes on {collection!r} failed: {exc}") from exc

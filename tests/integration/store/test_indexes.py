@@ -36,3 +36,33 @@ def test_an_index_that_cannot_be_created_fails_loudly(mongo_uri, db_name):
             ensure_indexes(fresh)
     finally:
         fresh.client.drop_database(db_name)
+
+
+def test_processes_starting_together_all_get_their_indexes(mongo_uri, db_name):
+    """Many workers' first task runs ensure_indexes at once on an empty database."""
+    import threading
+
+    from footy.store import connect
+
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(6)
+
+    def start_up() -> None:
+        db = connect(mongo_uri, db_name)
+        barrier.wait()
+        try:
+            ensure_indexes(db)
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+        finally:
+            db.client.close()
+
+    threads = [threading.Thread(target=start_up) for _ in range(6)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert errors == []
+    finally:
+        connect(mongo_uri, db_name).client.drop_database(db_name)
