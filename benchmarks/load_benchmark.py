@@ -34,6 +34,18 @@ STAGES = {"discover": "twitter_scraped", "download": "videos_downloaded",
           "filter": "videos_filtered"}
 
 
+def surname(i: int) -> str:
+    """A distinct made-up surname per scorer: the stand-in X search matches on name parts, so
+    scorers must not share one (a shared "Player" would match every clip of the day)."""
+    consonants, vowels = "bdfgklmnprstvz", "aeiou"
+    parts = []
+    for _ in range(3):
+        i, c = divmod(i, len(consonants))
+        i, v = divmod(i, len(vowels))
+        parts.append(consonants[c] + vowels[v])
+    return "".join(parts).capitalize()
+
+
 def scenario(matches: int, goals_per_match: int, seed: int = 7) -> dict:
     """A match day: kick-offs staggered over 2 minutes, all goals inside 15 minutes."""
     rng = random.Random(seed)
@@ -49,11 +61,11 @@ def scenario(matches: int, goals_per_match: int, seed: int = 7) -> dict:
             events.append({
                 "key": f"m{m}-g{g}", "t": round(t, 1), "elapsed": minute, "extra": None,
                 "team": "home" if g % 2 == 0 else "away",
-                "player": {"id": player, "name": f"Player {chr(65 + g)}{m:02d}"},
+                "player": {"id": player, "name": f"{chr(65 + g)}. {surname(player)}"},
                 "assist": {"id": None, "name": None}, "type": "Goal",
                 "detail": "Normal Goal", "comments": None,
                 "clips": [{"id": str(1_900_000_000_000_000_000 + m * 1000 + g * 10 + 1),
-                           "after": 5, "text": f"Player {chr(65 + g)}{m:02d} scores",
+                           "after": 5, "text": f"{surname(player)} scores",
                            "video": {"scene": 100 + (m * goals_per_match + g) % 10,
                                      "duration": 6.0}}],
             })
