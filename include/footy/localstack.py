@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGE_DAGS = ["ingest_fixtures", "advance_fixtures", "monitor_fixtures", "process_goals",
@@ -21,6 +22,12 @@ STAGE_DAGS = ["ingest_fixtures", "advance_fixtures", "monitor_fixtures", "proces
 
 class StackError(RuntimeError):
     pass
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, requests.HTTPError):
+        return exc.response is not None and exc.response.status_code >= 500
+    return isinstance(exc, requests.ConnectionError | requests.Timeout)
 
 
 class LocalStack:
@@ -60,7 +67,15 @@ class LocalStack:
 
     # ---- REST API ------------------------------------------------------------------------
 
+    @retry(
+        retry=retry_if_exception(_is_transient),
+        stop=stop_after_attempt(5),
+        wait=wait_exponential(multiplier=0.5, max=8),
+        reraise=True,
+    )
     def call(self, method: str, path: str, **kw: Any) -> Any:
+        """One REST call; 5xx and connection errors (SQLite "database is locked" on a busy
+        standalone) are retried with backoff."""
         if self._token is None:
             reply = requests.post(f"{self.api}/auth/token", json=self._login, timeout=10)
             reply.raise_for_status()
