@@ -7,9 +7,12 @@ Every test that asks for ``db`` gets a fresh database, dropped afterwards.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -49,3 +52,72 @@ def db(mongo_uri: str, db_name: str) -> Iterator[Database]:
     yield database
     database.client.drop_database(db_name)
     database.client.close()
+
+
+@dataclass
+class PrivateFerretDB:
+    """A FerretDB of one test's own: its own port and data folder, for tests that stop it
+    or lock its files. ``start()`` again after ``stop()`` serves the same data."""
+
+    data: Path
+    sqlite_params: str = ""
+    port: int = field(default_factory=lambda: _free_port())
+    proc: subprocess.Popen | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port}/"
+
+    def sqlite_file(self, db_name: str) -> Path:
+        return self.data / f"{db_name}.sqlite"
+
+    def start(self) -> PrivateFerretDB:
+        self.data.mkdir(parents=True, exist_ok=True)
+        query = f"?{self.sqlite_params}" if self.sqlite_params else ""
+        self.proc = subprocess.Popen(
+            [str(ROOT / ".footy" / "bin" / "ferretdb"), "--handler=sqlite",
+             f"--sqlite-url=file:{self.data}/{query}", f"--state-dir={self.data}",
+             f"--listen-addr=127.0.0.1:{self.port}", "--debug-addr=127.0.0.1:0",
+             "--telemetry=disable", "--log-level=ERROR"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("the private FerretDB did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def private_ferretdb(
+    tmp_path: Path, mongo_uri: str
+) -> Iterator[Callable[..., PrivateFerretDB]]:
+    """Start FerretDBs of the test's own (skipped when tests run against ``$MONGO_URI``)."""
+    if os.environ.get("MONGO_URI"):
+        pytest.skip("needs a FerretDB of its own")
+    started: list[PrivateFerretDB] = []
+
+    def start(sqlite_params: str = "") -> PrivateFerretDB:
+        server = PrivateFerretDB(tmp_path / f"ferretdb{len(started)}", sqlite_params)
+        started.append(server.start())
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

@@ -18,6 +18,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from footy.store.db import CLAIMS, GOALS
+from footy.store.retry import retry_when_locked
 
 
 @dataclass(frozen=True)
@@ -64,25 +65,40 @@ def claim_goal(
         owner=owner,
         expires_at=now + lease,
     )
+    if not _insert_claim(db, claim, now):
+        return None
+    _mirror_claim_on_goal(db, claim, now)
+    return claim
+
+
+@retry_when_locked
+def _insert_claim(db: Database, claim: Claim, now: datetime) -> bool:
+    """Insert the claim document; False when another worker inserted this attempt first."""
     try:
         db[CLAIMS].insert_one(
             {
                 "_id": claim.id,
-                "stage": stage,
-                "goal_id": goal_id,
+                "stage": claim.stage,
+                "goal_id": claim.goal_id,
                 "attempt": claim.attempt,
-                "owner": owner,
+                "owner": claim.owner,
                 "claimed_at": now,
                 "expires_at": claim.expires_at,
                 "released": False,
             }
         )
     except DuplicateKeyError:
-        return None
-    # Mirror the claim on the goal for operators ("stuck claims"); a newer attempt wins.
+        return False
+    return True
+
+
+@retry_when_locked
+def _mirror_claim_on_goal(db: Database, claim: Claim, now: datetime) -> None:
+    """Show the claim on the goal for operators ("stuck claims"); a newer attempt wins."""
+    stage = claim.stage
     db[GOALS].update_one(
         {
-            "_id": goal_id,
+            "_id": claim.goal_id,
             "$or": [
                 {f"processing_status.claims.{stage}.attempt": {"$lt": claim.attempt}},
                 {f"processing_status.claims.{stage}": {"$exists": False}},
@@ -91,7 +107,7 @@ def claim_goal(
         {
             "$set": {
                 f"processing_status.claims.{stage}": {
-                    "owner": owner,
+                    "owner": claim.owner,
                     "attempt": claim.attempt,
                     "expires_at": claim.expires_at,
                 },
@@ -100,9 +116,9 @@ def claim_goal(
             "$inc": {f"processing_status.attempts.{stage}": 1},
         },
     )
-    return claim
 
 
+@retry_when_locked
 def renew(db: Database, claim: Claim, lease: timedelta) -> Claim:
     """Extend a live claim's lease (long downloads)."""
     renewed = Claim(claim.stage, claim.goal_id, claim.attempt, claim.owner, _now() + lease)
@@ -112,6 +128,7 @@ def renew(db: Database, claim: Claim, lease: timedelta) -> Claim:
     return renewed
 
 
+@retry_when_locked
 def release(db: Database, claim: Claim) -> None:
     """Let the next worker claim the goal now rather than at lease expiry."""
     db[CLAIMS].update_one(

@@ -18,6 +18,7 @@ from pymongo.errors import DuplicateKeyError
 from footy.store.db import GOALS, VIDEOS
 from footy.store.goals import CONFIRMED
 from footy.store.query import resolve_query
+from footy.store.retry import retry_when_locked
 
 CANDIDATE = "candidate"
 REJECTED = "rejected"
@@ -64,14 +65,16 @@ def stored_source_ids(db: Database, goal_id: str, source: str) -> set[str]:
 
 def insert_new_videos(db: Database, docs: Iterable[dict[str, Any]]) -> list[str]:
     """Insert each document unless its ``_id`` exists. Returns the ``_id``s inserted now."""
-    inserted: list[str] = []
-    for doc in docs:
-        try:
-            db[VIDEOS].insert_one(doc)
-        except DuplicateKeyError:
-            continue  # found before (this run or an overlapping one): keep what is stored
-        inserted.append(doc["_id"])
-    return inserted
+    return [doc["_id"] for doc in docs if _insert_video(db, doc)]
+
+
+@retry_when_locked
+def _insert_video(db: Database, doc: dict[str, Any]) -> bool:
+    try:
+        db[VIDEOS].insert_one(doc)
+    except DuplicateKeyError:
+        return False  # found before (this run or an overlapping one): keep what is stored
+    return True
 
 
 def accepted_count(db: Database, goal_id: str) -> int:

@@ -19,6 +19,7 @@ from footy.errors import error_record
 from footy.store.claims import Claim, claim_goal
 from footy.store.db import GOALS, VIDEOS
 from footy.store.goals import CONFIRMED
+from footy.store.retry import retry_when_locked
 
 CLIP_CLAIM_STAGE = "download-clip"
 CANDIDATE = "candidate"
@@ -67,6 +68,7 @@ def goals_with_download_work(db: Database, now: datetime, limit: int = 200) -> l
     return sorted(work)[:limit]
 
 
+@retry_when_locked
 def hold_unconfirmed_candidates(db: Database, now: datetime, hold: timedelta) -> int:
     """Due candidates of goals that are not confirmed (withdrawn meanwhile) wait ``hold``
     before they count as due again, so they do not wake the sensor every minute. The goal
@@ -107,6 +109,7 @@ def claim_clip(
     return claim_goal(db, CLIP_CLAIM_STAGE, video_id, owner, lease, now=now)
 
 
+@retry_when_locked
 def start_attempt(
     db: Database, video_id: str, claim: Claim, now: datetime
 ) -> dict[str, Any] | None:
@@ -128,6 +131,7 @@ def start_attempt(
     return db[VIDEOS].find_one({"_id": video_id})
 
 
+@retry_when_locked
 def mark_stored(db: Database, video_id: str, fields: dict[str, Any], now: datetime) -> bool:
     """``candidate`` -> ``stored`` with the storage location, digest and probed numbers."""
     result = db[VIDEOS].update_one(
@@ -140,6 +144,7 @@ def mark_stored(db: Database, video_id: str, fields: dict[str, Any], now: dateti
     return result.matched_count == 1
 
 
+@retry_when_locked
 def mark_attempt_failed(
     db: Database,
     video_id: str,
@@ -167,6 +172,7 @@ def mark_attempt_failed(
     return result.matched_count == 1
 
 
+@retry_when_locked
 def reset_failed(db: Database, goal_id: str, now: datetime) -> int:
     """Manual ``force``: the goal's failed clips become candidates again, attempts reset."""
     result = db[VIDEOS].update_many(

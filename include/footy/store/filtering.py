@@ -19,6 +19,7 @@ from pymongo.database import Database
 
 from footy.store.db import GOALS, VIDEOS
 from footy.store.goals import CONFIRMED, WITHDRAWN
+from footy.store.retry import retry_when_locked
 
 STORED = "stored"
 KEPT = "kept"
@@ -101,6 +102,7 @@ def count_in_state(db: Database, goal_id: str, state: str) -> int:
 # ------------------------------------------------------------------------------ fingerprints
 
 
+@retry_when_locked
 def save_fingerprint(
     db: Database,
     video_id: str,
@@ -123,6 +125,7 @@ def save_fingerprint(
     return result.matched_count == 1
 
 
+@retry_when_locked
 def record_attempt_error(
     db: Database, video_id: str, state: str, error: dict[str, str], now: datetime
 ) -> int:
@@ -139,6 +142,7 @@ def record_attempt_error(
 # ------------------------------------------------------------------------------ state changes
 
 
+@retry_when_locked
 def mark_failed(
     db: Database, video_id: str, from_state: str, error: dict[str, str], now: datetime
 ) -> bool:
@@ -151,6 +155,7 @@ def mark_failed(
     return result.modified_count == 1
 
 
+@retry_when_locked
 def mark_kept(db: Database, video_id: str, why: str, now: datetime) -> bool:
     """A newly stored clip becomes a keeper."""
     result = db[VIDEOS].update_one(
@@ -160,6 +165,7 @@ def mark_kept(db: Database, video_id: str, why: str, now: datetime) -> bool:
     return result.modified_count == 1
 
 
+@retry_when_locked
 def mark_duplicate(
     db: Database,
     video_id: str,
@@ -183,6 +189,7 @@ def mark_duplicate(
     return result.modified_count == 1
 
 
+@retry_when_locked
 def mark_removed(db: Database, video_id: str, from_state: str, reason: str, now: datetime) -> bool:
     """A clip of a withdrawn goal: removed, its object to be deleted."""
     result = db[VIDEOS].update_one(
@@ -199,6 +206,7 @@ def mark_removed(db: Database, video_id: str, from_state: str, reason: str, now:
     return result.modified_count == 1
 
 
+@retry_when_locked
 def repoint_duplicate(
     db: Database, video_id: str, old_keeper: str, new_keeper: str, now: datetime
 ) -> bool:
@@ -232,6 +240,7 @@ def object_in_use(db: Database, key: str, video_id: str) -> str | None:
     return None if doc is None else doc["_id"]
 
 
+@retry_when_locked
 def mark_object_shared(db: Database, video_id: str, user: str, now: datetime) -> bool:
     """Not deleted: the object is also another clip's (``storage.shared_with``)."""
     result = db[VIDEOS].update_one(
@@ -242,6 +251,7 @@ def mark_object_shared(db: Database, video_id: str, user: str, now: datetime) ->
     return result.modified_count == 1
 
 
+@retry_when_locked
 def mark_object_deleted(db: Database, video_id: str, now: datetime) -> bool:
     result = db[VIDEOS].update_one(
         {"_id": video_id, DELETE_PENDING: True},

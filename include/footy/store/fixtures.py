@@ -18,6 +18,7 @@ from pymongo.errors import DuplicateKeyError
 
 from footy.api_football import Fixture
 from footy.store.db import FIXTURES_ACTIVE, FIXTURES_COMPLETED, FIXTURES_STAGING
+from footy.store.retry import retry_when_locked
 
 BUCKET_ORDER = (FIXTURES_STAGING, FIXTURES_ACTIVE, FIXTURES_COMPLETED)
 BUCKET_COLLECTION = {
@@ -54,6 +55,7 @@ def find_fixture(db: Database, fixture_id: int) -> tuple[str, dict[str, Any]] | 
     return None
 
 
+@retry_when_locked
 def ingest_fixture(db: Database, fixture: Fixture, bucket: str, now: datetime) -> str:
     """Store a listed fixture once. Returns "inserted", "updated" or "unchanged".
 
@@ -75,6 +77,7 @@ def ingest_fixture(db: Database, fixture: Fixture, bucket: str, now: datetime) -
     return "updated" if result.modified_count else "unchanged"
 
 
+@retry_when_locked
 def move_fixture(
     db: Database, fixture_id: int, source: str, target: str, fields: dict[str, Any]
 ) -> bool:
@@ -90,6 +93,7 @@ def move_fixture(
     return True
 
 
+@retry_when_locked
 def repair_buckets(db: Database) -> list[int]:
     """Remove earlier-bucket copies left by an interrupted move. Returns the repaired ids."""
     repaired: list[int] = []
@@ -106,6 +110,7 @@ def repair_buckets(db: Database) -> list[int]:
     return repaired
 
 
+@retry_when_locked
 def record_poll(
     db: Database,
     fixture_id: int,
@@ -136,6 +141,7 @@ def fixtures_with_goal_changes(db: Database) -> list[int]:
     return [d["_id"] for d in cursor]
 
 
+@retry_when_locked
 def clear_goal_changes(db: Database, collection: str, fixture_id: int, seen_seq: int) -> bool:
     """Mark a fixture's goal changes processed, unless newer changes arrived meanwhile."""
     result = db[collection].update_one(

@@ -10,6 +10,7 @@ from pymongo.errors import DuplicateKeyError
 
 from footy.goals import GoalTrack
 from footy.store.db import GOALS, VIDEOS
+from footy.store.retry import retry_when_locked
 from footy.store.status import new_processing_status
 
 CONFIRMED = "confirmed"
@@ -44,6 +45,7 @@ def goal_fields(track: GoalTrack, fixture: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@retry_when_locked
 def upsert_confirmed_goal(
     db: Database, track: GoalTrack, fixture: dict[str, Any], now: datetime
 ) -> bool:
@@ -66,6 +68,7 @@ def upsert_confirmed_goal(
     raise RuntimeError(f"goal {track.goal_id} could not be upserted")
 
 
+@retry_when_locked
 def withdraw_goal(db: Database, goal_id: str, reason: str, now: datetime) -> bool:
     """Withdraw a goal (VAR-disallowed). True if it was confirmed until now."""
     result = db[GOALS].update_one(

@@ -21,18 +21,26 @@ from footy.store.db import (
 # The seed's "Check MongoDB Status" queries, in pipeline order.
 GOAL_STAGES = {
     "awaiting discovery": {"status": "confirmed", "processing_status.twitter_scraped": False},
-    "awaiting download": {"status": "confirmed", "processing_status.twitter_scraped": True,
-                          "processing_status.videos_downloaded": False},
-    "awaiting filter": {"status": "confirmed", "processing_status.videos_downloaded": True,
-                        "processing_status.videos_filtered": False},
+    "awaiting download": {
+        "status": "confirmed",
+        "processing_status.twitter_scraped": True,
+        "processing_status.videos_downloaded": False,
+    },
+    "awaiting filter": {
+        "status": "confirmed",
+        "processing_status.videos_downloaded": True,
+        "processing_status.videos_filtered": False,
+    },
     "completed": {"status": "confirmed", "processing_status.completed": True},
     "withdrawn": {"status": "withdrawn"},
 }
 
 
 def fixture_counts(db: Database) -> dict[str, int]:
-    return {name: db[name].count_documents({})
-            for name in (FIXTURES_STAGING, FIXTURES_ACTIVE, FIXTURES_COMPLETED)}
+    return {
+        name: db[name].count_documents({})
+        for name in (FIXTURES_STAGING, FIXTURES_ACTIVE, FIXTURES_COMPLETED)
+    }
 
 
 def goal_counts(db: Database) -> dict[str, int]:
@@ -56,29 +64,47 @@ def stuck_claims(db: Database, now: datetime | None = None) -> list[dict[str, An
         expires = claim["expires_at"]
         expires = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
         if expires < now and not db[CLAIMS].find_one(
-            {"stage": claim["stage"], "goal_id": claim["goal_id"],
-             "attempt": {"$gt": claim["attempt"]}}, {"_id": 1}
+            {
+                "stage": claim["stage"],
+                "goal_id": claim["goal_id"],
+                "attempt": {"$gt": claim["attempt"]},
+            },
+            {"_id": 1},
         ):
-            stuck.append({"stage": claim["stage"], "goal_id": claim["goal_id"],
-                          "owner": claim["owner"], "expired_at": expires})
+            stuck.append(
+                {
+                    "stage": claim["stage"],
+                    "goal_id": claim["goal_id"],
+                    "owner": claim["owner"],
+                    "expired_at": expires,
+                }
+            )
     return sorted(stuck, key=lambda c: c["expired_at"])
 
 
 def recent_errors(db: Database, limit: int = 10) -> dict[str, Any]:
     """Goal and clip errors by class, with the latest few of each kind."""
     goal_errors = list(
-        db[GOALS].find({"processing_status.last_error": {"$ne": None}},
-                       {"label": 1, "processing_status.last_error": 1})
-        .sort("processing_status.last_error.at", DESCENDING).limit(limit)
+        db[GOALS]
+        .find(
+            {"processing_status.last_error": {"$ne": None}},
+            {"label": 1, "processing_status.last_error": 1},
+        )
+        .sort("processing_status.last_error.at", DESCENDING)
+        .limit(limit)
     )
     clip_errors = list(
-        db[VIDEOS].find({"download.error": {"$exists": True}},
-                        {"goal_id": 1, "download.error": 1, "state": 1})
-        .sort("download.error.at", DESCENDING).limit(200)
+        db[VIDEOS]
+        .find(
+            {"download.error": {"$exists": True}}, {"goal_id": 1, "download.error": 1, "state": 1}
+        )
+        .sort("download.error.at", DESCENDING)
+        .limit(200)
     )
     return {
-        "goal_errors_by_class": dict(Counter(
-            g["processing_status"]["last_error"]["type"] for g in goal_errors)),
+        "goal_errors_by_class": dict(
+            Counter(g["processing_status"]["last_error"]["type"] for g in goal_errors)
+        ),
         "clip_errors_by_class": dict(Counter(v["download"]["error"]["type"] for v in clip_errors)),
         "latest_goal_errors": [
             {"goal": g.get("label") or g["_id"], **g["processing_status"]["last_error"]}
@@ -105,24 +131,36 @@ def goal_summaries(db: Database) -> list[dict[str, Any]]:
             if v.get("state") == "rejected":
                 reasons.update(v.get("reject_reasons") or ["rejected"])
             elif v.get("state") == "failed":
-                error = (v.get("download") or {}).get("error") or (v.get("filter") or {}).get(
-                    "error") or {}
+                error = (
+                    (v.get("download") or {}).get("error")
+                    or (v.get("filter") or {}).get("error")
+                    or {}
+                )
                 reasons[error.get("type", "failed")] += 1
         kept = [v for v in videos if v.get("state") == "kept"]
-        first_kept = min(((v.get("filter") or {}).get("decided_at") for v in kept
-                          if (v.get("filter") or {}).get("decided_at")), default=None)
+        first_kept = min(
+            (
+                (v.get("filter") or {}).get("decided_at")
+                for v in kept
+                if (v.get("filter") or {}).get("decided_at")
+            ),
+            default=None,
+        )
         status = goal.get("processing_status", {})
-        out.append({
-            "goal_id": goal["_id"],
-            "label": goal.get("label", goal["_id"]),
-            "status": goal.get("status"),
-            "completed": bool(status.get("completed")),
-            "clips_found": len(videos),
-            "rejected": dict(reasons),
-            "duplicates": sum(1 for v in videos if v.get("state") == "duplicate"),
-            "keepers": sorted(v["_id"] for v in kept),
-            "seconds_to_first_keeper": _seconds_between(goal.get("confirmed_at"), first_kept),
-            "seconds_to_completed": _seconds_between(goal.get("confirmed_at"),
-                                                     status.get("completed_at")),
-        })
+        out.append(
+            {
+                "goal_id": goal["_id"],
+                "label": goal.get("label", goal["_id"]),
+                "status": goal.get("status"),
+                "completed": bool(status.get("completed")),
+                "clips_found": len(videos),
+                "rejected": dict(reasons),
+                "duplicates": sum(1 for v in videos if v.get("state") == "duplicate"),
+                "keepers": sorted(v["_id"] for v in kept),
+                "seconds_to_first_keeper": _seconds_between(goal.get("confirmed_at"), first_kept),
+                "seconds_to_completed": _seconds_between(
+                    goal.get("confirmed_at"), status.get("completed_at")
+                ),
+            }
+        )
     return out

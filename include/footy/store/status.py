@@ -11,6 +11,7 @@ from pymongo.database import Database
 from footy.errors import error_record
 from footy.store.claims import Claim, release
 from footy.store.db import GOALS
+from footy.store.retry import retry_when_locked
 
 
 class Stage(StrEnum):
@@ -46,6 +47,7 @@ def _current_claim_filter(claim: Claim) -> dict[str, Any]:
     return {"_id": claim.goal_id, f"processing_status.claims.{claim.stage}.attempt": claim.attempt}
 
 
+@retry_when_locked
 def mark_stage_done(
     db: Database,
     claim: Claim,
@@ -74,6 +76,7 @@ def mark_stage_done(
     return result.matched_count == 1
 
 
+@retry_when_locked
 def mark_stage_failed(
     db: Database,
     claim: Claim,

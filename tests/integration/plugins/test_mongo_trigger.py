@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -76,51 +73,16 @@ async def test_relative_time_query_fires_when_due(db, db_name):
     assert time.monotonic() - started >= 1.0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+async def test_keeps_waiting_across_a_database_restart(private_ferretdb, monkeypatch):
+    server = private_ferretdb()
+    monkeypatch.setenv("AIRFLOW_CONN_MONGO_DEFAULT", server.uri.replace("mongodb://", "mongo://"))
+    task = asyncio.ensure_future(_trigger("restart").run().__anext__())
+    await asyncio.sleep(POLL * 4)
+    server.stop()
+    await asyncio.sleep(POLL * 6)
+    assert not task.done(), "a database outage is waited out, not an error"
 
-
-def _start_ferretdb(port: int, data: Path) -> subprocess.Popen:
-    binary = ROOT / ".footy" / "bin" / "ferretdb"
-    data.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(
-        [str(binary), "--handler=sqlite", f"--sqlite-url=file:{data}/", f"--state-dir={data}",
-         f"--listen-addr=127.0.0.1:{port}", "--debug-addr=127.0.0.1:0", "--telemetry=disable",
-         "--log-level=ERROR"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("FerretDB did not start")
-
-
-@pytest.mark.skipif(bool(os.environ.get("MONGO_URI")), reason="restarts a private FerretDB")
-async def test_keeps_waiting_across_a_database_restart(tmp_path, monkeypatch, mongo_uri):
-    port = _free_port()
-    server = _start_ferretdb(port, tmp_path / "ferretdb")
-    monkeypatch.setenv("AIRFLOW_CONN_MONGO_DEFAULT", f"mongo://127.0.0.1:{port}")
-    try:
-        task = asyncio.ensure_future(_trigger("restart").run().__anext__())
-        await asyncio.sleep(POLL * 4)
-        server.terminate()
-        server.wait(timeout=10)
-        await asyncio.sleep(POLL * 6)
-        assert not task.done(), "a database outage is waited out, not an error"
-
-        server = _start_ferretdb(port, tmp_path / "ferretdb")
-        MongoClient(f"mongodb://127.0.0.1:{port}").restart.goals.insert_one(
-            {"_id": "after-restart", "ready": True}
-        )
-        event = await asyncio.wait_for(task, timeout=30)
-        assert event.payload["ids"] == ["after-restart"]
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    server.start()
+    MongoClient(server.uri).restart.goals.insert_one({"_id": "after-restart", "ready": True})
+    event = await asyncio.wait_for(task, timeout=30)
+    assert event.payload["ids"] == ["after-restart"]
