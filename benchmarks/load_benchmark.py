@@ -66,7 +66,8 @@ def scenario(matches: int, goals_per_match: int, seed: int = 7) -> dict:
                 "detail": "Normal Goal", "comments": None,
                 "clips": [{"id": str(1_900_000_000_000_000_000 + m * 1000 + g * 10 + 1),
                            "after": 5, "text": f"{surname(player)} scores",
-                           "video": {"scene": 100 + (m * goals_per_match + g) % 10,
+                           # a scene of its own: different goals never share a clip
+                           "video": {"scene": 100 + m * goals_per_match + g,
                                      "duration": 6.0}}],
             })
         fixtures.append({
