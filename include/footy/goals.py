@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import datetime
 from typing import Any, Literal
 
 from footy.api_football import Event, Fixture
@@ -245,6 +246,7 @@ class GoalTrack:
     seen_polls: int = 0
     missed_polls: int = 0
     first_seen_poll: str | None = None
+    first_seen_at: datetime | None = None  # when a poll first showed it: the goal was earlier
     last_seen_poll: str | None = None
     last_poll: str | None = None
     confirmed_poll: str | None = None
@@ -321,6 +323,7 @@ def apply_poll(
     *,
     confirm_polls: int = CONFIRM_POLLS,
     withdraw_polls: int = WITHDRAW_POLLS,
+    seen_at: datetime | None = None,
 ) -> PollOutcome:
     """Advance the debounce with one poll's observations (pure; ``known`` is not mutated).
 
@@ -344,7 +347,7 @@ def apply_poll(
         track = tracks.get(goal_id)
         if track is None:
             track = GoalTrack.from_observation(obs)
-            track = replace(track, first_seen_poll=poll_id)
+            track = replace(track, first_seen_poll=poll_id, first_seen_at=seen_at)
             out.newly_seen.append(goal_id)
         elif track.last_poll == poll_id:
             repeats += 1

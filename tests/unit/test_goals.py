@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -274,6 +275,16 @@ def test_confirmed_after_three_distinct_polls_repeats_count_once():
     assert known[GID_H].state == CONFIRMED and known[GID_H].seen_polls == 3
     assert known[GID_H].confirmed_poll == "p3" and known[GID_H].ever_confirmed
     assert outs[4].has_goal_changes and not outs[2].has_goal_changes
+
+
+def test_first_seen_at_is_when_the_first_poll_showed_the_goal():
+    seen, start = obs([HAALAND]), datetime(2026, 3, 14, 15, 13, tzinfo=UTC)
+    known: dict[str, GoalTrack] = {}
+    for i, poll_id in enumerate(["p1", "p2", "p3"]):
+        polled_at = start + timedelta(seconds=40 * i)
+        known = apply_poll(known, seen, poll_id, seen_at=polled_at).tracks
+    assert known[GID_H].state == CONFIRMED
+    assert known[GID_H].first_seen_at == start
 
 
 def test_absent_three_distinct_polls_is_withdrawn_with_reason():

@@ -165,7 +165,7 @@ def _apply_fixture_poll(
 ) -> bool:
     observed = goal_events(fixture)  # raises PayloadError before anything is written
     known = {gid: GoalTrack.from_record(rec) for gid, rec in doc.get("debounce", {}).items()}
-    outcome = apply_poll(known, observed, poll_id)
+    outcome = apply_poll(known, observed, poll_id, seen_at=now)
     if totals_disagree(fixture):
         log.info("fixture %s: score totals disagree with goal events (lagging totals)",
                  fixture.id)

@@ -36,6 +36,7 @@ def goal_fields(track: GoalTrack, fixture: dict[str, Any]) -> dict[str, Any]:
         "extra": track.extra,
         "minute": minute,
         "kickoff": fixture.get("kickoff"),
+        "first_seen_at": track.first_seen_at,
         "league_id": info.get("league_id"),
         "fixture_label": fixture.get("label"),
         # How the grid names a goal's task instances: "E. Haaland 11' Man City v Arsenal".
