@@ -32,6 +32,19 @@ def dags(airflow_db, db, db_name, monkeypatch):
 
 
 @pytest.fixture
+def short_sensor_timeouts():
+    """``dag.test()`` runs triggers inline; nothing-to-do runs should skip quickly here."""
+
+    def shorten(*dags, seconds: float = 1.0) -> None:
+        for dag in dags:
+            for task in dag.tasks:
+                if task.task_id.startswith("wait_for_"):
+                    task.timeout = seconds
+
+    return shorten
+
+
+@pytest.fixture
 def api_football_connection(monkeypatch):
     def point_at(url: str, key: str = "test-key") -> None:
         monkeypatch.setenv("AIRFLOW_CONN_API_FOOTBALL", json.dumps(

@@ -85,16 +85,9 @@ def _snapshot(db, storage) -> dict:
     return out
 
 
-def _short_sensor_timeouts(dag, seconds: float = 1.0) -> None:
-    """``dag.test()`` runs triggers inline; nothing-to-do runs should skip quickly here."""
-    for task in dag.tasks:
-        if task.task_id.startswith("wait_for_"):
-            task.timeout = seconds
-
-
-def test_download_videos_dag(dags, db, standin, storage, download_pool):
+def test_download_videos_dag(dags, db, standin, storage, download_pool, short_sensor_timeouts):
     dag = dags["download_videos"]
-    _short_sensor_timeouts(dag)
+    short_sensor_timeouts(dag)
     _goal(db, CLIPS)
     good = _candidate(db, standin, CLIPS, GOOD)
     portrait = _candidate(db, standin, CLIPS, PORTRAIT)

@@ -69,16 +69,9 @@ def _snapshot(db, storage) -> dict:
     return out
 
 
-def _short_sensor_timeouts(dag, seconds: float = 1.0) -> None:
-    """``dag.test()`` runs triggers inline; nothing-to-do runs should skip quickly here."""
-    for task in dag.tasks:
-        if task.task_id.startswith("wait_for_"):
-            task.timeout = seconds
-
-
-def test_filter_videos_dag(dags, db, storage, clips):
+def test_filter_videos_dag(dags, db, storage, clips, short_sensor_timeouts):
     dag = dags["filter_videos"]
-    _short_sensor_timeouts(dag)
+    short_sensor_timeouts(dag)
     _goal(db, KEEP, "confirmed")
     for name in ("broadcast", "ld", "angle"):
         _clip(db, storage, KEEP, name, clips[name])

@@ -35,14 +35,6 @@ def _snapshot(db) -> dict:
             for name in (FIXTURES_STAGING, FIXTURES_ACTIVE, FIXTURES_COMPLETED, GOALS)}
 
 
-def _short_sensor_timeouts(dags, seconds: float = 1.0) -> None:
-    """``dag.test()`` runs triggers inline; nothing-to-do runs should skip quickly here."""
-    for dag in dags.values():
-        for task in dag.tasks:
-            if task.task_id.startswith("wait_for_"):
-                task.timeout = seconds
-
-
 @pytest.fixture
 def standin(api_football_connection, monkeypatch):
     handle = start_in_thread("test_matchday", base_time=BASE, paused_at=0)
@@ -53,8 +45,10 @@ def standin(api_football_connection, monkeypatch):
     handle.stop()
 
 
-def test_replayed_match_day_through_the_dags(dags, db, standin, monkeypatch):
-    _short_sensor_timeouts(dags)
+def test_replayed_match_day_through_the_dags(
+    dags, db, standin, monkeypatch, short_sensor_timeouts
+):
+    short_sensor_timeouts(*dags.values())
     dags["ingest_fixtures"].test(run_conf={"date": "2026-03-14"})
     assert db[FIXTURES_STAGING].count_documents({}) == 4
 
