@@ -88,21 +88,32 @@ def scenario(matches: int, goals_per_match: int, seed: int = 7) -> dict:
 
 
 class MemoryWatch(threading.Thread):
-    """Peak resident memory of the airflow standalone process tree, sampled every 2 s."""
+    """Peak memory of the airflow standalone process tree, sampled every 2 s.
+
+    Summed as PSS (each shared page split among the processes sharing it): the forked task
+    processes share most of their pages, so summed RSS would count them many times over.
+    """
 
     def __init__(self, pidfile: Path) -> None:
         super().__init__(daemon=True)
-        self.pidfile, self.peak, self.stop = pidfile, 0, threading.Event()
+        self.pidfile, self.peak, self.peak_processes = pidfile, 0, 0
+        self.stop = threading.Event()
 
     def run(self) -> None:
         while not self.stop.wait(2):
             try:
                 root = psutil.Process(int(self.pidfile.read_text()))
                 procs = [root, *root.children(recursive=True)]
-                self.peak = max(self.peak, sum(p.memory_info().rss for p in procs
-                                               if p.is_running()))
             except (OSError, ValueError, psutil.Error):
                 continue
+            total = 0
+            for proc in procs:
+                try:
+                    total += proc.memory_full_info().pss
+                except psutil.Error:
+                    continue  # a task process that ended between listing and reading
+            self.peak = max(self.peak, total)
+            self.peak_processes = max(self.peak_processes, len(procs))
 
 
 def main() -> int:
@@ -150,7 +161,7 @@ def main() -> int:
             if done >= total_goals:
                 break
             time.sleep(20)
-        report(db, LocalClipStorage(work / "storage"), total_goals, memory.peak)
+        report(db, LocalClipStorage(work / "storage"), total_goals, memory)
     finally:
         memory.stop.set()
         stack.stop()
@@ -158,7 +169,7 @@ def main() -> int:
     return 0
 
 
-def report(db, storage: LocalClipStorage, total_goals: int, peak_rss: int) -> None:
+def report(db, storage: LocalClipStorage, total_goals: int, memory: MemoryWatch) -> None:
     goals = list(db[GOALS].find())
     print(f"\ngoals: {len(goals)} confirmed of {total_goals} in the scenario")
     for stage, flag in STAGES.items():
@@ -171,11 +182,23 @@ def report(db, storage: LocalClipStorage, total_goals: int, peak_rss: int) -> No
                   f" goals/min over {span:.1f} min")
     latencies = [g["seconds_to_first_keeper"] for g in goal_summaries(db)
                  if g["seconds_to_first_keeper"] is not None]
-    if latencies:
-        q = statistics.quantiles(latencies, n=20)
-        print(f"confirmation -> first keeper: p50 {statistics.median(latencies):.1f}s, "
-              f"p95 {q[18]:.1f}s (n={len(latencies)})")
-    print(f"peak memory of the Airflow processes: {peak_rss / 2**20:.0f} MiB")
+    print_quantiles("confirmation -> first keeper", latencies)
+    print("where the time goes, per kept clip:")
+    by_id = {g["_id"]: g for g in goals}
+    hops: dict[str, list[float]] = {}
+    for clip in db[VIDEOS].find({"state": "kept"}):
+        goal = by_id[clip["goal_id"]]
+        moments = [("first poll showing the goal", goal.get("first_seen_at")),
+                   ("confirmed (debounce)", goal["confirmed_at"]),
+                   ("clip found", clip.get("found_at")), ("stored", clip.get("stored_at")),
+                   ("kept", clip.get("filter", {}).get("decided_at"))]
+        for (_, start), (name, end) in zip(moments, moments[1:], strict=False):
+            if start and end:
+                hops.setdefault(name, []).append((end - start).total_seconds())
+    for name, seconds in hops.items():
+        print_quantiles(f"  -> {name}", seconds)
+    print(f"peak memory of the Airflow processes: {memory.peak / 2**20:.0f} MiB PSS "
+          f"(at most {memory.peak_processes} processes at once)")
     completed = [g for g in goals if g["processing_status"].get("completed")]
     kept = list(db[VIDEOS].find({"state": "kept"}, {"goal_id": 1, "storage": 1}))
     per_goal = {g["_id"]: 0 for g in goals}
@@ -188,6 +211,14 @@ def report(db, storage: LocalClipStorage, total_goals: int, peak_rss: int) -> No
           f"{sum(per_goal.values())} keepers ({sum(1 for n in per_goal.values() if n != 1)} "
           f"goals without exactly one), {len(objects)} stored objects -> "
           f"{'OK' if ok else 'MISMATCH'}")
+
+
+def print_quantiles(name: str, seconds: list[float]) -> None:
+    if len(seconds) < 2:
+        print(f"{name}: n={len(seconds)}")
+        return
+    p95 = statistics.quantiles(seconds, n=20)[18]
+    print(f"{name}: p50 {statistics.median(seconds):.1f}s, p95 {p95:.1f}s (n={len(seconds)})")
 
 
 if __name__ == "__main__":
