@@ -40,10 +40,11 @@ from footy.standin.server import (
     Fault,
     StandinRequest,
     StandinResponse,
+    World,
     register,
     register_fault,
 )
-from footy.standin.x_api import find_clip
+from footy.standin.x_api import find_clip, scenario_clips
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,21 @@ def clip_cache_dir() -> Path:
     if (repo / "pyproject.toml").is_file():
         return repo / ".footy" / "clips"
     return Path(tempfile.gettempdir()) / "footy-clips"
+
+
+def prerender(world: World, workers: int = 2) -> int:
+    """Render every clip of the scenario into the cache now (a CDN has its files before the
+    post appears); otherwise each clip is rendered on its first request. Returns the count."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from footy.clipgen import render_cached
+
+    specs = {c.clip_spec().digest(): c.clip_spec() for c in scenario_clips(world)
+             if c.mp4 and c.media_type != "photo"}
+    cache = clip_cache_dir()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(lambda spec: render_cached(spec, cache), specs.values()))
+    return len(specs)
 
 
 def _not_found(what: str) -> StandinResponse:
