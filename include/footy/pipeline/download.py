@@ -42,7 +42,7 @@ from footy.download import DEFAULT_MAX_BYTES, DownloadProgress, UrlPolicy, downl
 from footy.download.fetch import GateRejectedError
 from footy.sources.gates import DEFAULT_GATES, GateConfig, check_dimensions
 from footy.storage import ClipStorage, ClipStorageError, StorageVerifyError, clip_key
-from footy.store.claims import Claim, claim_goal, release, renew
+from footy.store.claims import Claim, claim_goal, held_by_others, release, renew
 from footy.store.db import GOALS
 from footy.store.downloads import (
     claim_clip,
@@ -369,4 +369,8 @@ def select_goals(
     held = hold_unconfirmed_candidates(db, now, settings.unconfirmed_hold)
     if held:
         log.info("%d candidate(s) of goals no longer confirmed held back", held)
-    return goals_with_download_work(db, now)
+    work = goals_with_download_work(db, now)
+    busy = held_by_others(db, Stage.DOWNLOAD, work, now)
+    if busy:
+        log.info("%d goal(s) left to the runs downloading them now", len(busy))
+    return [g for g in work if g not in busy]

@@ -27,7 +27,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +37,9 @@ from footy.dedup import Fingerprint, assign, fingerprint
 from footy.errors import ConfigError, PermanentError, error_record
 from footy.storage import ClipStorage
 from footy.store import filtering as store
-from footy.store.claims import Claim
+from footy.store.claims import Claim, held_by_others
 from footy.store.goals import WITHDRAWN
-from footy.store.status import mark_stage_done
+from footy.store.status import Stage, mark_stage_done
 
 log = logging.getLogger(__name__)
 
@@ -295,8 +295,11 @@ def filter_goal(
 
 
 def goals_with_work(db: Database, limit: int) -> list[str]:
-    """Goals a scheduled run should visit (``store.filtering.goals_with_filter_work``)."""
-    return store.goals_with_filter_work(db, limit)
+    """Goals a scheduled run should visit (``store.filtering.goals_with_filter_work``),
+    except those another run is filtering now."""
+    work = store.goals_with_filter_work(db, limit)
+    busy = held_by_others(db, Stage.FILTER, work, datetime.now(UTC))
+    return [g for g in work if g not in busy]
 
 
 def has_work(db: Database, goal_id: str) -> bool:

@@ -118,6 +118,19 @@ def _mirror_claim_on_goal(db: Database, claim: Claim, now: datetime) -> None:
     )
 
 
+def held_by_others(db: Database, stage: str, goal_ids: list[str], now: datetime) -> set[str]:
+    """The goals among ``goal_ids`` that a worker holds a live ``stage`` claim on.
+
+    A run that selects its goals leaves these out: mapping a task for them would only start
+    a process that finds the goal claimed.
+    """
+    if not goal_ids:
+        return set()
+    query = {"stage": stage, "goal_id": {"$in": goal_ids}, "released": False,
+             "expires_at": {"$gt": now}}  # fmt: skip
+    return set(db[CLAIMS].distinct("goal_id", query))
+
+
 @retry_when_locked
 def renew(db: Database, claim: Claim, lease: timedelta) -> Claim:
     """Extend a live claim's lease (long downloads)."""

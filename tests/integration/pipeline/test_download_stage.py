@@ -25,7 +25,7 @@ from moto.server import ThreadedMotoServer
 from footy.pipeline.download import DownloadSettings, download_goal, select_goals
 from footy.standin.server import start_in_thread
 from footy.storage import ClipStorage, LocalClipStorage, S3ClipStorage, clip_key
-from footy.store import CLAIMS, GOALS, VIDEOS, new_processing_status
+from footy.store import CLAIMS, GOALS, VIDEOS, Stage, claim_goal, new_processing_status, release
 from footy.store.downloads import claim_clip
 
 pytestmark = pytest.mark.integration
@@ -326,6 +326,17 @@ def test_a_searched_goal_without_candidates_is_finished(db, settings, tmp_path):
     summary = run(db, LocalClipStorage(tmp_path / "store"), settings)
     assert summary["finished"] is True
     assert select_goals(db, datetime.now(UTC)) == []
+
+
+def test_a_goal_another_run_is_downloading_is_not_selected(db, standin, settings):
+    add_goal(db)
+    add_candidate(db, media_url(standin, HAALAND), HAALAND)
+    now = datetime.now(UTC)
+    other = claim_goal(db, Stage.DOWNLOAD, GOAL, "other-run", timedelta(minutes=5), now=now)
+    assert select_goals(db, now) == []
+    assert select_goals(db, now, [GOAL]) == [GOAL], "a goal named by hand is still visited"
+    release(db, other)
+    assert select_goals(db, now) == [GOAL]
 
 
 def test_withdrawn_goal_candidates_are_held_not_downloaded(db, standin, settings):

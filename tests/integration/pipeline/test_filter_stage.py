@@ -15,7 +15,15 @@ from footy import clipgen
 from footy.dedup import Fingerprint
 from footy.pipeline.filter import FilterConfig, filter_goal, goals_with_work, has_work
 from footy.storage import LocalClipStorage, clip_key
-from footy.store import CLAIMS, GOALS, VIDEOS, Stage, claim_goal, new_processing_status
+from footy.store import (
+    CLAIMS,
+    GOALS,
+    VIDEOS,
+    Stage,
+    claim_goal,
+    new_processing_status,
+    release,
+)
 from footy.store.goals import withdraw_goal
 
 pytestmark = pytest.mark.integration
@@ -188,6 +196,16 @@ def test_withdrawn_goal_clips_are_removed_even_after_they_were_kept(db, storage,
     assert storage.list() == []
     assert goals_with_work(db, 10) == [] and run(db, storage, goal) is None
     assert db[GOALS].find_one({"_id": goal})["processing_status"]["completed"] is False
+
+
+def test_a_goal_another_run_is_filtering_is_not_selected(db, storage, clips):
+    goal = "2001_50_1100_normal_1"
+    seed_goal(db, goal)
+    store_clip(db, storage, goal, "broadcast", clips["broadcast"])
+    other = claim_goal(db, Stage.FILTER, goal, "other-run", timedelta(minutes=5))
+    assert goals_with_work(db, 10) == []
+    release(db, other)
+    assert goals_with_work(db, 10) == [goal]
 
 
 def test_keeping_duplicate_objects_and_completing_a_goal_without_clips(db, storage, clips):
