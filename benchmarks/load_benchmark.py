@@ -196,7 +196,7 @@ def report(db, storage: LocalClipStorage, total_goals: int, memory: MemoryWatch)
     hops: dict[str, list[float]] = {}
     for clip in db[VIDEOS].find({"state": "kept"}):
         goal = by_id[clip["goal_id"]]
-        moments = [("first poll showing the goal", goal.get("first_seen_at")),
+        moments = [("poll before the goal showed", goal.get("first_seen_after")),
                    ("confirmed (debounce)", goal["confirmed_at"]),
                    ("clip found", clip.get("found_at")), ("stored", clip.get("stored_at")),
                    ("kept", clip.get("filter", {}).get("decided_at"))]

@@ -246,7 +246,9 @@ class GoalTrack:
     seen_polls: int = 0
     missed_polls: int = 0
     first_seen_poll: str | None = None
-    first_seen_at: datetime | None = None  # when a poll first showed it: the goal was earlier
+    # The fixture's previous poll when this one first showed the goal: it happened after
+    # that (give or take the feed's own lag) and before this one.
+    first_seen_after: datetime | None = None
     last_seen_poll: str | None = None
     last_poll: str | None = None
     confirmed_poll: str | None = None
@@ -323,7 +325,7 @@ def apply_poll(
     *,
     confirm_polls: int = CONFIRM_POLLS,
     withdraw_polls: int = WITHDRAW_POLLS,
-    seen_at: datetime | None = None,
+    previous_poll_at: datetime | None = None,
 ) -> PollOutcome:
     """Advance the debounce with one poll's observations (pure; ``known`` is not mutated).
 
@@ -347,7 +349,8 @@ def apply_poll(
         track = tracks.get(goal_id)
         if track is None:
             track = GoalTrack.from_observation(obs)
-            track = replace(track, first_seen_poll=poll_id, first_seen_at=seen_at)
+            track = replace(track, first_seen_poll=poll_id,
+                            first_seen_after=previous_poll_at)
             out.newly_seen.append(goal_id)
         elif track.last_poll == poll_id:
             repeats += 1

@@ -277,14 +277,15 @@ def test_confirmed_after_three_distinct_polls_repeats_count_once():
     assert outs[4].has_goal_changes and not outs[2].has_goal_changes
 
 
-def test_first_seen_at_is_when_the_first_poll_showed_the_goal():
-    seen, start = obs([HAALAND]), datetime(2026, 3, 14, 15, 13, tzinfo=UTC)
+def test_first_seen_after_is_the_poll_before_the_goal_showed():
+    start = datetime(2026, 3, 14, 15, 13, tzinfo=UTC)
     known: dict[str, GoalTrack] = {}
-    for i, poll_id in enumerate(["p1", "p2", "p3"]):
-        polled_at = start + timedelta(seconds=40 * i)
-        known = apply_poll(known, seen, poll_id, seen_at=polled_at).tracks
+    for i, (poll_id, seen) in enumerate([("p0", []), ("p1", obs([HAALAND])),
+                                         ("p2", obs([HAALAND])), ("p3", obs([HAALAND]))]):
+        previous_poll_at = start + timedelta(seconds=40 * (i - 1))
+        known = apply_poll(known, seen, poll_id, previous_poll_at=previous_poll_at).tracks
     assert known[GID_H].state == CONFIRMED
-    assert known[GID_H].first_seen_at == start
+    assert known[GID_H].first_seen_after == start, "p1 showed it first; p0 was polled at start"
 
 
 def test_absent_three_distinct_polls_is_withdrawn_with_reason():

@@ -143,11 +143,12 @@ def estimated_goal_time(goal: Mapping[str, Any], now: datetime) -> datetime:
     """When the goal most likely happened, erring early (an early estimate only widens the
     search and relaxes the "posted after the goal" gate; a late one would drop real clips).
 
-    Kickoff + match minute + the breaks before it, capped by when a poll first showed the
-    goal and when it was confirmed (it cannot have happened after either). The cap matters
-    when polls lag: the debounce confirms a goal several polls after it happened.
+    Kickoff + match minute + the breaks before it, capped by the poll before the one that
+    first showed the goal and by its confirmation. The cap matters when the match clock runs
+    late (a delayed kick-off, a compressed replay) and polls lag: the debounce confirms a
+    goal several polls after it happened.
     """
-    estimates = [_utc(goal[k]) for k in ("first_seen_at", "confirmed_at")
+    estimates = [_utc(goal[k]) for k in ("first_seen_after", "confirmed_at")
                  if isinstance(goal.get(k), datetime)]
     kickoff, elapsed = goal.get("kickoff"), goal.get("elapsed")
     if isinstance(kickoff, datetime) and isinstance(elapsed, int):

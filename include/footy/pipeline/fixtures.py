@@ -165,11 +165,11 @@ def _apply_fixture_poll(
 ) -> bool:
     observed = goal_events(fixture)  # raises PayloadError before anything is written
     known = {gid: GoalTrack.from_record(rec) for gid, rec in doc.get("debounce", {}).items()}
-    outcome = apply_poll(known, observed, poll_id, seen_at=now)
+    poll = doc.get("poll", {})
+    outcome = apply_poll(known, observed, poll_id, previous_poll_at=poll.get("at") or now)
     if totals_disagree(fixture):
         log.info("fixture %s: score totals disagree with goal events (lagging totals)",
                  fixture.id)
-    poll = doc.get("poll", {})
     finished_polls = poll.get("polls_since_finished", 0)
     fields = {
         **fixture_fields(fixture),

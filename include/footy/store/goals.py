@@ -36,7 +36,7 @@ def goal_fields(track: GoalTrack, fixture: dict[str, Any]) -> dict[str, Any]:
         "extra": track.extra,
         "minute": minute,
         "kickoff": fixture.get("kickoff"),
-        "first_seen_at": track.first_seen_at,
+        "first_seen_after": track.first_seen_after,
         "league_id": info.get("league_id"),
         "fixture_label": fixture.get("label"),
         # How the grid names a goal's task instances: "E. Haaland 11' Man City v Arsenal".
