@@ -264,16 +264,17 @@ def _download_clip(
         except Exception as exc:  # any failure is this clip's, never the goal's
             # Storage trouble is not the clip's fault: retry it whatever its class.
             transient = isinstance(exc, ClipStorageError) or getattr(exc, "transient", True)
-            retry_at = settings.retry_at(attempts, now) if transient else None
+            ended = _later(now)
+            retry_at = settings.retry_at(attempts, ended) if transient else None
             extra: dict[str, Any] = {"download.transient": transient}
             if isinstance(exc, GateRejectedError):
                 extra["download.reject_reasons"] = exc.reasons
-            mark_attempt_failed(db, video_id, exc, now, retry_at=retry_at, extra=extra)
+            mark_attempt_failed(db, video_id, exc, ended, retry_at=retry_at, extra=extra)
             outcome = "retry" if retry_at else "failed"
             log.warning("clip %s %s after attempt %d: %s: %s", video_id, outcome, attempts,
                         type(exc).__name__, exc)
             return {"video_id": video_id, "outcome": outcome, "error": type(exc).__name__}
-        mark_stored(db, video_id, fields, now)
+        mark_stored(db, video_id, fields, _later(now))
         log.info("clip %s stored at %s (%d bytes)", video_id, fields["storage"]["url"],
                  fields["storage"]["size"])
         return {"video_id": video_id, "outcome": "stored", "key": fields["storage"]["key"]}
@@ -287,6 +288,12 @@ def _download_clip(
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _later(run_now: datetime) -> datetime:
+    """When a clip's attempt ended: the wall clock, never before the run's own clock
+    (tests run the stage at a chosen time)."""
+    return max(run_now, _now())
 
 
 def download_goal(

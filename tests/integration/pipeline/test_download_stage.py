@@ -280,8 +280,10 @@ def test_transient_failure_is_retried_later_then_gives_up(db, standin, storage, 
     assert first["retry"] == [video_id] and video["state"] == "candidate"
     assert video["download"]["error"]["type"] == "DownloadTimeoutError"
     assert video["download"]["transient"] is True
-    retry_at = video["download"]["next_attempt_at"]
-    assert retry_at == pytest.approx(start + timedelta(minutes=1), abs=timedelta(seconds=1))
+    # backed off from when the attempt failed (after its 1 s timeouts), not from the start
+    retry_at, failed_at = video["download"]["next_attempt_at"], video["download"]["error"]["at"]
+    assert failed_at > start + timedelta(seconds=1)
+    assert retry_at == pytest.approx(failed_at + timedelta(minutes=1), abs=timedelta(seconds=1))
     assert first["finished"] is False  # a candidate is pending
     assert db[GOALS].find_one({"_id": GOAL})["processing_status"]["videos_downloaded"] is False
     assert select_goals(db, start + timedelta(seconds=30)) == []  # not due yet
