@@ -29,12 +29,13 @@ from footy.sources import Candidate, ClipSource, GoalQuery, Rejected, SearchResu
 from footy.sources.gates import GateConfig, check
 from footy.sources.query import QueryConfig
 from footy.sources.x_api import XRateLimitedError
-from footy.store.claims import Claim, claim_goal, release
+from footy.store.claims import Claim, claim_goal, held_by_others, release
 from footy.store.discovery import (
     CANDIDATE,
     REJECTED,
     SEARCH,
     accepted_count,
+    due_goal_ids,
     find_goal,
     insert_new_videos,
     rejected_count,
@@ -137,6 +138,17 @@ class DiscoveryConfig:
 
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def goals_still_due(db: Database, goal_ids: list[str], now: datetime) -> list[str]:
+    """Of the goals a sensor found due, those still due now and not being searched by
+    another run: overlapping runs wake on the same goals, and a task mapped for a goal
+    already searched would only start a process to skip it."""
+    if not goal_ids:
+        return []
+    due = set(due_goal_ids(db, now)) & set(goal_ids)
+    busy = held_by_others(db, Stage.DISCOVER, sorted(due), now)
+    return [g for g in goal_ids if g in due and g not in busy]
 
 
 def estimated_goal_time(goal: Mapping[str, Any], now: datetime) -> datetime:

@@ -10,7 +10,7 @@ from airflow.sdk import get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from footy.errors import PermanentError
-from footy.pipeline.discover import DiscoveryConfig, discover_goal
+from footy.pipeline.discover import DiscoveryConfig, discover_goal, goals_still_due
 from footy.store.discovery import goal_label
 from footy_airflow.assets import CLIP_CANDIDATES, SEARCHES_PENDING
 from footy_airflow.connections import json_variable, x_source
@@ -40,8 +40,10 @@ def requested_goals(params: dict[str, Any] | None = None) -> list[str]:
 
 @task(trigger_rule="none_failed_min_one_success")
 def goals_to_search(due: list[str] | None, requested: list[str] | None) -> list[str]:
-    """The goal ids of whichever branch ran, in order, once each."""
-    return list(dict.fromkeys([*(due or []), *(requested or [])]))
+    """The goal ids of whichever branch ran, in order, once each; of the sensor's, only
+    those still due and not being searched by another run."""
+    still_due = goals_still_due(footy_db(), list(dict.fromkeys(due)), _now()) if due else []
+    return list(dict.fromkeys([*still_due, *(requested or [])]))
 
 
 @task(map_index_template="{{ goal_label }}")
