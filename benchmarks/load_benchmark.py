@@ -12,6 +12,7 @@ asserts nothing.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -200,7 +201,7 @@ def report(db, storage: LocalClipStorage, total_goals: int, memory: MemoryWatch)
                    ("confirmed (debounce)", goal["confirmed_at"]),
                    ("clip found", clip.get("found_at")), ("stored", clip.get("stored_at")),
                    ("kept", clip.get("filter", {}).get("decided_at"))]
-        for (_, start), (name, end) in zip(moments, moments[1:], strict=False):
+        for (_, start), (name, end) in itertools.pairwise(moments):
             if start and end:
                 hops.setdefault(name, []).append((end - start).total_seconds())
     for name, seconds in hops.items():

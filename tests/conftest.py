@@ -54,6 +54,12 @@ def db(mongo_uri: str, db_name: str) -> Iterator[Database]:
     database.client.close()
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @dataclass
 class PrivateFerretDB:
     """A FerretDB of one test's own: its own port and data folder, for tests that stop it
@@ -61,7 +67,7 @@ class PrivateFerretDB:
 
     data: Path
     sqlite_params: str = ""
-    port: int = field(default_factory=lambda: _free_port())
+    port: int = field(default_factory=_free_port)
     proc: subprocess.Popen | None = None
 
     @property
@@ -98,17 +104,12 @@ class PrivateFerretDB:
             self.proc = None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def private_ferretdb(
     tmp_path: Path, mongo_uri: str
 ) -> Iterator[Callable[..., PrivateFerretDB]]:
-    """Start FerretDBs of the test's own (skipped when tests run against ``$MONGO_URI``)."""
+    """Start FerretDBs of the test's own (skipped when tests run against ``$MONGO_URI``).
+    ``mongo_uri`` is asked for because starting the project's FerretDB builds the binary."""
     if os.environ.get("MONGO_URI"):
         pytest.skip("needs a FerretDB of its own")
     started: list[PrivateFerretDB] = []

@@ -29,7 +29,7 @@ from footy.sources import Candidate, ClipSource, GoalQuery, Rejected, SearchResu
 from footy.sources.gates import GateConfig, check
 from footy.sources.query import QueryConfig
 from footy.sources.x_api import XRateLimitedError
-from footy.store.claims import Claim, claim_goal, held_by_others, release
+from footy.store.claims import Claim, claim_goal, release, unclaimed
 from footy.store.discovery import (
     CANDIDATE,
     REJECTED,
@@ -146,9 +146,8 @@ def goals_still_due(db: Database, goal_ids: list[str], now: datetime) -> list[st
     already searched would only start a process to skip it."""
     if not goal_ids:
         return []
-    due = set(due_goal_ids(db, now)) & set(goal_ids)
-    busy = held_by_others(db, Stage.DISCOVER, sorted(due), now)
-    return [g for g in goal_ids if g in due and g not in busy]
+    due = set(due_goal_ids(db, now, among=goal_ids))
+    return unclaimed(db, Stage.DISCOVER, [g for g in goal_ids if g in due], now)
 
 
 def estimated_goal_time(goal: Mapping[str, Any], now: datetime) -> datetime:

@@ -42,7 +42,7 @@ from footy.download import DEFAULT_MAX_BYTES, DownloadProgress, UrlPolicy, downl
 from footy.download.fetch import GateRejectedError
 from footy.sources.gates import DEFAULT_GATES, GateConfig, check_dimensions
 from footy.storage import ClipStorage, ClipStorageError, StorageVerifyError, clip_key
-from footy.store.claims import Claim, claim_goal, held_by_others, release, renew
+from footy.store.claims import Claim, claim_goal, release, renew, unclaimed
 from footy.store.db import GOALS
 from footy.store.downloads import (
     claim_clip,
@@ -377,7 +377,7 @@ def select_goals(
     if held:
         log.info("%d candidate(s) of goals no longer confirmed held back", held)
     work = goals_with_download_work(db, now)
-    busy = held_by_others(db, Stage.DOWNLOAD, work, now)
-    if busy:
-        log.info("%d goal(s) left to the runs downloading them now", len(busy))
-    return [g for g in work if g not in busy]
+    free = unclaimed(db, Stage.DOWNLOAD, work, now)
+    if len(free) < len(work):
+        log.info("%d goal(s) left to the runs downloading them now", len(work) - len(free))
+    return free

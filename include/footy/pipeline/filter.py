@@ -37,7 +37,7 @@ from footy.dedup import Fingerprint, assign, fingerprint
 from footy.errors import ConfigError, PermanentError, error_record
 from footy.storage import ClipStorage
 from footy.store import filtering as store
-from footy.store.claims import Claim, held_by_others
+from footy.store.claims import Claim, unclaimed
 from footy.store.goals import WITHDRAWN
 from footy.store.status import Stage, mark_stage_done
 
@@ -297,9 +297,7 @@ def filter_goal(
 def goals_with_work(db: Database, limit: int) -> list[str]:
     """Goals a scheduled run should visit (``store.filtering.goals_with_filter_work``),
     except those another run is filtering now."""
-    work = store.goals_with_filter_work(db, limit)
-    busy = held_by_others(db, Stage.FILTER, work, datetime.now(UTC))
-    return [g for g in work if g not in busy]
+    return unclaimed(db, Stage.FILTER, store.goals_with_filter_work(db, limit), datetime.now(UTC))
 
 
 def has_work(db: Database, goal_id: str) -> bool:

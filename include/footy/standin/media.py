@@ -32,6 +32,7 @@ import re
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -72,12 +73,11 @@ def clip_cache_dir() -> Path:
 def prerender(world: World, workers: int = 2) -> int:
     """Render every clip of the scenario into the cache now (a CDN has its files before the
     post appears); otherwise each clip is rendered on its first request. Returns the count."""
-    from concurrent.futures import ThreadPoolExecutor
+    from footy.clipgen import render_cached  # numpy/OpenCV: only when rendering
 
-    from footy.clipgen import render_cached
-
-    specs = {c.clip_spec().digest(): c.clip_spec() for c in scenario_clips(world)
-             if c.mp4 and c.media_type != "photo"}
+    clip_specs = (c.clip_spec() for c in scenario_clips(world)
+                  if c.mp4 and c.media_type != "photo")
+    specs = {spec.digest(): spec for spec in clip_specs}
     cache = clip_cache_dir()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(lambda spec: render_cached(spec, cache), specs.values()))

@@ -118,17 +118,18 @@ def _mirror_claim_on_goal(db: Database, claim: Claim, now: datetime) -> None:
     )
 
 
-def held_by_others(db: Database, stage: str, goal_ids: list[str], now: datetime) -> set[str]:
-    """The goals among ``goal_ids`` that a worker holds a live ``stage`` claim on.
+def unclaimed(db: Database, stage: str, goal_ids: list[str], now: datetime) -> list[str]:
+    """``goal_ids`` (in order) without those a worker holds a live ``stage`` claim on.
 
-    A run that selects its goals leaves these out: mapping a task for them would only start
-    a process that finds the goal claimed.
+    A run selects its goals through this: mapping a task for a claimed goal would only
+    start a process that finds the goal claimed.
     """
     if not goal_ids:
-        return set()
+        return []
     query = {"stage": stage, "goal_id": {"$in": goal_ids}, "released": False,
              "expires_at": {"$gt": now}}  # fmt: skip
-    return set(db[CLAIMS].distinct("goal_id", query))
+    busy = set(db[CLAIMS].distinct("goal_id", query))
+    return [g for g in goal_ids if g not in busy]
 
 
 @retry_when_locked

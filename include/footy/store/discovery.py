@@ -37,9 +37,15 @@ DUE_GOALS_QUERY: dict[str, Any] = {
 }
 
 
-def due_goal_ids(db: Database, now: datetime, limit: int = 1024) -> list[str]:
-    """Goals whose next search attempt is due (what the sensor waits for), oldest id first."""
-    cursor = db[GOALS].find(resolve_query(DUE_GOALS_QUERY, now), {"_id": 1}).sort("_id", 1)
+def due_goal_ids(
+    db: Database, now: datetime, limit: int = 1024, among: list[str] | None = None
+) -> list[str]:
+    """Goals whose next search attempt is due (what the sensor waits for), oldest id first;
+    only those in ``among`` when given."""
+    query = resolve_query(DUE_GOALS_QUERY, now)
+    if among is not None:
+        query = {**query, "_id": {"$in": among}}
+    cursor = db[GOALS].find(query, {"_id": 1}).sort("_id", 1)
     return [d["_id"] for d in cursor.limit(limit)]
 
 

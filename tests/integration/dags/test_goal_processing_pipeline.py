@@ -19,7 +19,7 @@ from footy.standin.server import start_in_thread
 from footy.store import GOALS, VIDEOS
 
 pytestmark = pytest.mark.integration
-
+HAALAND = "2001_50_1100_normal_1"  # 7 posts: 3 accepted (2 re-uploads of one clip + an angle)
 
 
 def _scenario_start() -> datetime:
@@ -30,7 +30,6 @@ def _scenario_start() -> datetime:
     if (base + timedelta(minutes=6)).date() != base.date():
         base -= timedelta(minutes=7)
     return base
-HAALAND = "2001_50_1100_normal_1"  # 7 posts: 3 accepted (2 re-uploads of one clip + an angle)
 
 
 @pytest.fixture
