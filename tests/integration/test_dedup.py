@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from footy import clipgen
+from footy_testbed import clipgen
 from footy.dedup import CorruptClipError, Fingerprint, assign, cluster, fingerprint, match, probe
 from footy.dedup.quality import Quality, rank
 

@@ -3,7 +3,7 @@
 The X stand-in (:mod:`footy.standin.x_api`) advertises media variants at
 ``{server}/media/{tweet_id}.mp4`` (best) and ``{server}/media/{tweet_id}.mp4?bitrate=<b/s>``
 (the low variant, re-encoded at that bitrate). This module renders them with
-:func:`footy.clipgen.render_cached` into the clip cache (``$FOOTY_CLIP_CACHE``, default
+:func:`footy_testbed.clipgen.render_cached` into the clip cache (``$FOOTY_CLIP_CACHE``, default
 ``.footy/clips`` under the repository root, else a folder in the system temp dir) and serves
 the bytes with ``Content-Length``, ``Accept-Ranges`` and single-range ``206`` answers.
 Unknown ids, clips without an MP4 variant, playlists and preview images answer 404. Clips
@@ -73,7 +73,7 @@ def clip_cache_dir() -> Path:
 def prerender(world: World, workers: int = 2) -> int:
     """Render every clip of the scenario into the cache now (a CDN has its files before the
     post appears); otherwise each clip is rendered on its first request. Returns the count."""
-    from footy.clipgen import render_cached  # numpy/OpenCV: only when rendering
+    from footy_testbed.clipgen import render_cached  # numpy/OpenCV: only when rendering
 
     clip_specs = (c.clip_spec() for c in scenario_clips(world)
                   if c.mp4 and c.media_type != "photo")
@@ -106,7 +106,7 @@ def clip_file(req: StandinRequest) -> Path | StandinResponse:
     with _render_locks_guard:
         lock = _render_locks.setdefault(spec.digest(), threading.Lock())
     with lock:
-        from footy.clipgen import render_cached  # numpy/OpenCV: only when a clip is asked for
+        from footy_testbed.clipgen import render_cached  # numpy/OpenCV: only when a clip is asked for
 
         return render_cached(spec, clip_cache_dir())
 

@@ -18,7 +18,7 @@ Clip format: each goal event of the scenario may carry ``"clips": [...]``::
       "lang": "en",                  # optional
       "video": {"scene": 1, "angle": 0, "start": 0.0, "duration": 8.0, "width": 1280,
                 "height": 720, "fps": 30.0, "bitrate_kbps": 2500, "letterbox": false,
-                "crop": 0.0, "logo": false, "mirror": false}     # footy.clipgen.ClipSpec fields
+                "crop": 0.0, "logo": false, "mirror": false}     # footy_testbed.clipgen.ClipSpec fields
     }]
 
 A clip is returned once scenario time >= its posted time, newest first. The query matches
@@ -99,14 +99,14 @@ class XClip:
         return f"{_MEDIA_PREFIX[self.media_type]}_{self.tweet_id}"
 
     def clip_spec(self) -> Any:
-        """The :class:`footy.clipgen.ClipSpec` of this clip's video (imports clipgen)."""
-        from footy.clipgen import ClipSpec
+        """The :class:`footy_testbed.clipgen.ClipSpec` of this clip's video (imports clipgen)."""
+        from footy_testbed.clipgen import ClipSpec
 
         return ClipSpec(**self.video)
 
 
 def _clipspec_fields() -> dict[str, Any]:
-    from footy.clipgen import ClipSpec
+    from footy_testbed.clipgen import ClipSpec
 
     return {f.name: f.default for f in fields(ClipSpec)}
 

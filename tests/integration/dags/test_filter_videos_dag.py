@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from footy import clipgen
+from footy_testbed import clipgen
 from footy.storage import LocalClipStorage, clip_key
 from footy.store import CLAIMS, GOALS, VIDEOS, new_processing_status
 

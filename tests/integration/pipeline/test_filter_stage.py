@@ -1,5 +1,5 @@
 """filter_videos' stage logic against FerretDB and a local-folder ClipStorage holding real
-H.264 clips rendered by ``footy.clipgen`` (re-encodes, crop, letterbox, another angle)."""
+H.264 clips rendered by ``footy_testbed.clipgen`` (re-encodes, crop, letterbox, another angle)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from footy import clipgen
+from footy_testbed import clipgen
 from footy.dedup import Fingerprint
 from footy.pipeline.filter import FilterConfig, filter_goal, goals_with_work, has_work
 from footy.storage import LocalClipStorage, clip_key
