@@ -31,9 +31,9 @@ sys.path.insert(0, str(ROOT / "include"))
 
 import cv2  # noqa: E402
 
-from footy_testbed import clipgen  # noqa: E402
 from footy.dedup import cluster, fingerprint  # noqa: E402
 from footy.dedup.quality import Quality, rank  # noqa: E402
+from footy_testbed import clipgen  # noqa: E402
 
 
 def _pin_one_core() -> None:

@@ -28,7 +28,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from footy_testbed.clipgen import FFMPEG, PITCH_X, PITCH_Y, _ball, _camera, _players, _projection, _scene
+from footy_testbed.clipgen import (
+    FFMPEG,
+    PITCH_X,
+    PITCH_Y,
+    _ball,
+    _camera,
+    _players,
+    _projection,
+    _scene,
+)
 
 RENDER_VERSION = 1
 MASTER_W, MASTER_H, MASTER_FPS = 1920, 1080, 30.0

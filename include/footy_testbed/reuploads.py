@@ -24,8 +24,9 @@ Transformation families (:data:`FAMILIES`), each re-upload has one, two or three
 * ``trim``: a random start and end around the core (the others keep most of the master);
 * ``bars``: letterbox (a 16:9 picture in a 4:3 frame), pillarbox (in a 21:9 frame), or both;
 * ``colour``: brightness +-0.08, contrast 0.85-1.2, saturation 0.7-1.4;
-* ``overlay``: a logo in a corner (inside a bar when there are bars), a caption bar over up to
-  15 % of the height, or a "border" re-upload (the clip at 80-90 % over a blurred copy).
+* ``overlay``: a logo in a corner (inside a bar when there are bars), an uploader's watermark
+  strip (30-45 % of the width, inside the top bar when there are bars), a caption bar over up
+  to 15 % of the height, or a "border" re-upload (the clip at 80-90 % over a blurred copy).
 
 Decision clips (:data:`DECISIONS`), labeled as footage of their own: a mirrored copy, and
 copies played at another speed (0.5x slow motion, 1.25x). footy treats both as distinct
@@ -74,7 +75,7 @@ class Reupload:
     fps: float = 30.0
     bars: str = ""  # "", "letterbox", "pillarbox", "windowbox"
     colour: tuple[float, float, float] = (0.0, 1.0, 1.0)  # brightness, contrast, saturation
-    logo: str = ""  # "", "tl", "tr", "bl", "br"
+    logo: str = ""  # "", "tl", "tr", "bl", "br" (a corner logo), "wm" (a watermark strip)
     caption: float = 0.0  # caption bar height as a fraction of the frame
     border: float = 0.0  # picture scale over its blurred copy (0: none)
     mirror: bool = False
@@ -197,9 +198,11 @@ def draw_reupload(src: Source, rng: np.random.Generator, families: Iterable[str]
             round(float(rng.uniform(0.7, 1.4)), 3),
         )
     if "overlay" in fams:
-        kind = str(rng.choice(["logo", "caption", "border"]))
+        kind = str(rng.choice(["logo", "watermark", "caption", "border"]))
         if kind == "logo":
             kw["logo"] = str(rng.choice(["tl", "tr", "bl", "br"]))
+        elif kind == "watermark":
+            kw["logo"] = "wm"
         elif kind == "caption":
             kw["caption"] = round(float(rng.uniform(0.06, 0.15)), 3)
         else:
@@ -213,7 +216,9 @@ def reference(src: Source) -> Reupload:
     return Reupload(src, families=(), start=0.0, end=MASTER_LENGTH, note="reference")
 
 
-def match_clips(seed: int, *, variants: int = VARIANTS, goals: int = GOALS_PER_MATCH) -> list[Reupload]:
+def match_clips(
+    seed: int, *, variants: int = VARIANTS, goals: int = GOALS_PER_MATCH
+) -> list[Reupload]:
     """Every clip of one match: per goal, the reference, ``variants`` re-uploads, a replay
     from another camera with two re-uploads, and the decision clips."""
     rng = np.random.default_rng(seed)
@@ -280,7 +285,14 @@ def _filters(r: Reupload) -> str:
                      ":color=0x101830@0.85:t=fill")  # fmt: skip
         chain.append(f"drawbox=x={fw // 20}:y={fh - ch}:w={fw // 2}:h={max(2, ch // 3)}"
                      ":color=white@0.9:t=fill")  # fmt: skip
-    if r.logo:
+    if r.logo == "wm":
+        # an uploader's handle: a bright strip in the middle of the top bar (or the picture's
+        # bottom when there is no bar); its width is fixed by the digest, not drawn
+        ww = _even(fw * (0.30 + int(r.digest()[:2], 16) / 255 * 0.15))
+        wh = max(4, _even(min(fh * 0.05, (fh - ph) / 2 * 0.6) if fh > ph else fh * 0.05))
+        y = max(0, (fh - ph) // 4 - wh // 2) if fh > ph else fh - 2 * wh
+        chain.append(f"drawbox=x={(fw - ww) // 2}:y={y}:w={ww}:h={wh}:color=0xE8E8E8@0.85:t=fill")
+    elif r.logo:
         lw, lh = _even(fw * 0.12), _even(fh * 0.06)
         x = fw // 40 if r.logo[1] == "l" else fw - lw - fw // 40
         y = fh // 60 if r.logo[0] == "t" else fh - lh - fh // 60

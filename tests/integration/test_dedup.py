@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from footy_testbed import clipgen
 from footy.dedup import CorruptClipError, Fingerprint, assign, cluster, fingerprint, match, probe
 from footy.dedup.quality import Quality, rank
+from footy_testbed import clipgen
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,17 +7,27 @@
 """
 
 from footy.dedup.cluster import Cluster, Decision, assign, cluster
-from footy.dedup.fingerprint import ClipInfo, CorruptClipError, Fingerprint, fingerprint, probe
+from footy.dedup.fingerprint import (
+    METHOD_VERSION,
+    ClipInfo,
+    CorruptClipError,
+    Fingerprint,
+    FingerprintMethodError,
+    fingerprint,
+    probe,
+)
 from footy.dedup.match import DEFAULT_RULES, MatchResult, Rule, match
 from footy.dedup.quality import explain, rank
 
 __all__ = [
     "DEFAULT_RULES",
+    "METHOD_VERSION",
     "ClipInfo",
     "Cluster",
     "CorruptClipError",
     "Decision",
     "Fingerprint",
+    "FingerprintMethodError",
     "MatchResult",
     "Rule",
     "assign",

@@ -12,6 +12,15 @@ decode-only pass. Other pixel formats (10-bit, RGB) keep the BGR path.
 Per sampled frame: shrink the grey frame to a small work image first (INTER_AREA), strip
 letterbox/pillarbox bars (detected once from the first bright samples), equalise the
 histogram, shrink to 9x8 and take the 64 horizontal-gradient sign bits (dHash).
+
+Every fingerprint records the method that made it (:data:`METHOD_VERSION`). Fingerprints of
+different methods are never compared (:func:`footy.dedup.match` refuses them); a stored
+fingerprint of an older method is computed again from the clip when it is next needed.
+Method history:
+
+1. dHash every 0.1 s; bars are rows/columns whose *mean* stays dark.
+2. bars are rows/columns whose *median* stays dark, so a watermark or caption inside a
+   letterbox bar no longer hides the bar (and no longer makes the copy look larger).
 """
 
 from __future__ import annotations
@@ -40,12 +49,17 @@ BAR_MAX_WAIT = 60  # ...looking at most this many samples (a long fade-in)
 LUMA_FORMATS = frozenset(
     {"I420", "IYUV", "YV12", "J420", "Y42B", "422P", "Y444", "444P", "NV12", "NV21", "Y800"}
 )
+METHOD_VERSION = 2
 _MAGIC = b"FPH1"
 _HEADER = struct.Struct("<4sHHIIIIIIddddQd4H")  # 88 bytes
 
 
 class CorruptClipError(PermanentError):
     """The file cannot be opened or decoded as video."""
+
+
+class FingerprintMethodError(ValueError):
+    """Two fingerprints made by different methods: comparing them would mean nothing."""
 
 
 @dataclass(frozen=True)
@@ -74,10 +88,16 @@ class Fingerprint:
     bits_per_pixel: float  # bits / (coded pixels x frames)
     bars: tuple[int, int, int, int] = (0, 0, 0, 0)  # top, bottom, left, right in pixels
     step: float = SAMPLE_STEP
+    method: int = METHOD_VERSION  # the method that made it (1: before methods were recorded)
     meta: dict[str, str] = field(default_factory=dict, compare=False)
 
     def __len__(self) -> int:
         return int(self.hashes.shape[0])
+
+    @property
+    def is_current(self) -> bool:
+        """Made by this version's method (else compute it again before comparing)."""
+        return self.method == METHOD_VERSION
 
     @property
     def eff_pixels(self) -> int:
@@ -87,7 +107,7 @@ class Fingerprint:
         """Compact little-endian binary (header, hashes, times): a BSON binary field."""
         n = len(self)
         header = _HEADER.pack(
-            _MAGIC, 1, 0, self.width, self.height, self.eff_width, self.eff_height,
+            _MAGIC, 1, self.method, self.width, self.height, self.eff_width, self.eff_height,
             self.frame_count, n, self.fps, self.duration, self.bits_per_pixel, 0.0,
             self.file_size, self.step, *self.bars,
         )  # fmt: skip
@@ -101,7 +121,7 @@ class Fingerprint:
     def from_bytes(cls, data: bytes) -> Fingerprint:
         if len(data) < _HEADER.size:
             raise ValueError("fingerprint: truncated header")
-        (magic, version, _, w, h, ew, eh, fc, n, fps, dur, bpp, _r, size, step,
+        (magic, version, method, w, h, ew, eh, fc, n, fps, dur, bpp, _r, size, step,
          *bars) = _HEADER.unpack_from(data)  # fmt: skip
         if magic != _MAGIC or version != 1:
             raise ValueError(f"fingerprint: unknown format {magic!r} v{version}")
@@ -115,6 +135,7 @@ class Fingerprint:
             hashes=hashes, times=times, width=w, height=h, eff_width=ew, eff_height=eh,
             fps=fps, frame_count=fc, duration=dur, file_size=size, bits_per_pixel=bpp,
             bars=(bars[0], bars[1], bars[2], bars[3]), step=step,
+            method=method or 1,  # the field was written as 0 before methods were recorded
         )  # fmt: skip
 
 
@@ -152,10 +173,14 @@ def probe(path: str | os.PathLike[str]) -> ClipInfo:
 
 
 def _detect_bars(work: list[np.ndarray]) -> tuple[int, int, int, int]:
-    """Bars (top, bottom, left, right) in work-image pixels from a few grey work images."""
-    stack = np.stack(work).astype(np.float32)
-    rows = stack.mean(axis=2).max(axis=0)  # brightest mean per row over the samples
-    cols = stack.mean(axis=1).max(axis=0)
+    """Bars (top, bottom, left, right) in work-image pixels from a few grey work images.
+
+    A row (column) is bar when its median stays dark in every sample: a logo, watermark or
+    caption inside a bar covers part of the row only, so the median ignores it (a mean would
+    call the row picture and make the copy look larger than it is)."""
+    stack = np.stack(work)
+    rows = np.median(stack, axis=2).max(axis=0)  # brightest median per row over the samples
+    cols = np.median(stack, axis=1).max(axis=0)
 
     def run(v: np.ndarray) -> int:
         dark = v < BAR_LEVEL

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from footy.dedup.fingerprint import Fingerprint
+from footy.dedup.fingerprint import Fingerprint, FingerprintMethodError
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,12 @@ def _sheared(dist: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def match(a: Fingerprint, b: Fingerprint, rules: tuple[Rule, ...] = DEFAULT_RULES) -> MatchResult:
-    """Compare two fingerprints; see the module docstring."""
+    """Compare two fingerprints; see the module docstring. Fingerprints made by different
+    methods are refused (:class:`FingerprintMethodError`): compute the older one again."""
+    if a.method != b.method:
+        raise FingerprintMethodError(
+            f"fingerprints of methods {a.method} and {b.method} cannot be compared"
+        )
     return match_hashes(a.hashes, b.hashes, rules, step=a.step)
 
 

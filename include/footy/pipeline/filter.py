@@ -16,6 +16,15 @@ is left, the goal is ``videos_filtered`` and ``completed``.
 
 A withdrawn goal's stored, kept and duplicate clips are ``removed`` and their objects deleted.
 
+Upgrades of the dedup method (``footy.dedup.METHOD_VERSION``): a stored fingerprint of an
+older method is never compared with a new one; it is computed again from the clip's object.
+Keepers decided by an older method are decided again, as if new, against the keepers
+already decided by the current one: an old pair of keepers that the new method sees as one
+footage ends as one keeper and one duplicate. Each decision records its method
+(``filter.method``), so a run that stops halfway picks up where it stopped. A goal with such
+keepers counts as having work, so naming it in a manual run re-filters it; scheduled runs
+reach it when its next clip arrives.
+
 Crash safety: a replaced keeper is demoted before its replacement is promoted (a crash in
 between leaves the replacement ``stored``, so the next run promotes it), and duplicates that
 point at a demoted keeper are re-pointed on every run.
@@ -33,7 +42,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from footy.dedup import Fingerprint, assign, fingerprint
+from footy.dedup import METHOD_VERSION, Fingerprint, assign, fingerprint
 from footy.errors import ConfigError, PermanentError, error_record
 from footy.storage import ClipStorage
 from footy.store import filtering as store
@@ -114,10 +123,15 @@ def _stored_fingerprint(video: dict[str, Any]) -> Fingerprint | None:
     if data is None:
         return None
     try:
-        return Fingerprint.from_bytes(bytes(data))
+        fp = Fingerprint.from_bytes(bytes(data))
     except ValueError:
         log.warning("%s: unreadable stored fingerprint; computing it again", video["_id"])
         return None
+    if not fp.is_current:
+        log.info("%s: fingerprint of dedup method %d (now %d); computing it again",
+                 video["_id"], fp.method, METHOD_VERSION)  # fmt: skip
+        return None
+    return fp
 
 
 def _fingerprints(
@@ -183,20 +197,26 @@ def _apply(
     now: datetime,
     summary: dict[str, Any],
 ) -> None:
-    # Demote replaced keepers first, so a crash never leaves two keepers of one footage.
+    """Write decisions. ``new_ids`` are stored clips; every other decided key is a keeper
+    (a current one that a better copy replaced, or one decided again after an upgrade)."""
+    # Demote keepers first, so a crash never leaves two keepers of one footage.
     demotions = [d for d in decisions if d.action == "duplicate" and d.key not in new_ids]
     promotions = [d for d in decisions if d.action in ("keep", "replace")]
     duplicates = [d for d in decisions if d.action == "duplicate" and d.key in new_ids]
+    delete = cfg.delete_duplicates
     for d in demotions:
         if store.mark_duplicate(db, d.key, store.KEPT, d.duplicate_of, d.why,
-                                delete_object=cfg.delete_duplicates, now=now):  # fmt: skip
+                                delete_object=delete, method=METHOD_VERSION, now=now):  # fmt: skip
             summary["replaced"].append({"old": d.key, "new": d.duplicate_of})
     for d in promotions:
-        if store.mark_kept(db, d.key, d.why, now):
+        if d.key not in new_ids:
+            if store.confirm_keeper(db, d.key, d.why, METHOD_VERSION, now):
+                summary["reconfirmed"].append(d.key)
+        elif store.mark_kept(db, d.key, d.why, METHOD_VERSION, now):
             summary["kept"].append(d.key)
     for d in duplicates:
         if store.mark_duplicate(db, d.key, store.STORED, d.duplicate_of, d.why,
-                                delete_object=cfg.delete_duplicates, now=now):  # fmt: skip
+                                delete_object=delete, method=METHOD_VERSION, now=now):  # fmt: skip
             summary["duplicates"].append(d.key)
 
 
@@ -239,7 +259,8 @@ def _delete_objects(db: Database, storage: ClipStorage, goal_id: str, now: datet
 def _empty_summary(goal: dict[str, Any]) -> dict[str, Any]:
     return {
         "goal_id": goal["_id"], "label": goal.get("label") or goal["_id"],
-        "status": goal.get("status"), "kept": [], "duplicates": [], "replaced": [],
+        "status": goal.get("status"), "kept": [], "reconfirmed": [], "duplicates": [],
+        "replaced": [],
         "repointed": [], "failed": [], "retry_later": [], "removed": [],
         "deleted_objects": 0, "delete_errors": [], "completed": False, "stale_claim": False,
     }  # fmt: skip
@@ -279,12 +300,19 @@ def filter_goal(
         check_readable(storage)
     new = _fingerprints(db, storage, stored, store.STORED, cfg, now, summary)
     keepers = _fingerprints(db, storage, kept, store.KEPT, cfg, now, summary)
+    # keepers decided by an older dedup method are decided again, like new clips
+    undecided = {v["_id"] for v in kept if (v.get("filter") or {}).get("method") != METHOD_VERSION}
+    again = {k: fp for k, fp in keepers.items() if k in undecided}
+    current = {k: fp for k, fp in keepers.items() if k not in undecided}
     if set(keepers) != {v["_id"] for v in kept} - set(summary["failed"]):
         # A keeper could not be read this time: comparing without it could keep a second
         # copy of its footage. Leave the new clips stored for the next run.
         log.warning("%s: a keeper is unreadable for now; deciding next run", goal_id)
-    elif new:
-        _apply(db, assign(new, keepers), set(new), cfg, now, summary)
+    elif new or again:
+        if again:
+            log.info("%s: %d keeper(s) decided by an older dedup method; deciding them again",
+                     goal_id, len(again))  # fmt: skip
+        _apply(db, assign({**new, **again}, current), set(new), cfg, now, summary)
     summary["repointed"] = _repoint(db, goal_id, now)
     summary.update(_delete_objects(db, storage, goal_id, now))
 
@@ -302,4 +330,4 @@ def goals_with_work(db: Database, limit: int) -> list[str]:
 
 def has_work(db: Database, goal_id: str) -> bool:
     """Whether :func:`filter_goal` would change anything; checked before claiming."""
-    return store.goal_has_filter_work(db, goal_id)
+    return store.goal_has_filter_work(db, goal_id, METHOD_VERSION)

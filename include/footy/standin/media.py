@@ -106,7 +106,9 @@ def clip_file(req: StandinRequest) -> Path | StandinResponse:
     with _render_locks_guard:
         lock = _render_locks.setdefault(spec.digest(), threading.Lock())
     with lock:
-        from footy_testbed.clipgen import render_cached  # numpy/OpenCV: only when a clip is asked for
+        from footy_testbed.clipgen import (
+            render_cached,  # numpy/OpenCV: only when a clip is asked for
+        )
 
         return render_cached(spec, clip_cache_dir())
 

@@ -18,7 +18,7 @@ Clip format: each goal event of the scenario may carry ``"clips": [...]``::
       "lang": "en",                  # optional
       "video": {"scene": 1, "angle": 0, "start": 0.0, "duration": 8.0, "width": 1280,
                 "height": 720, "fps": 30.0, "bitrate_kbps": 2500, "letterbox": false,
-                "crop": 0.0, "logo": false, "mirror": false}     # footy_testbed.clipgen.ClipSpec fields
+                "crop": 0.0, "logo": false, "mirror": false}  # footy_testbed.clipgen.ClipSpec
     }]
 
 A clip is returned once scenario time >= its posted time, newest first. The query matches

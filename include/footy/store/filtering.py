@@ -63,13 +63,24 @@ def goals_with_filter_work(db: Database, limit: int) -> list[str]:
     return sorted(ids)[:limit]
 
 
-def goal_has_filter_work(db: Database, goal_id: str) -> bool:
+def undecided_keepers_query(goal_id: str, method: int) -> dict[str, Any]:
+    """The goal's keepers whose decision was made by another dedup method than ``method``
+    (``filter.method`` missing: before methods were recorded)."""
+    return {"goal_id": goal_id, "state": KEPT, "filter.method": {"$ne": method}}
+
+
+def goal_has_filter_work(db: Database, goal_id: str, method: int) -> bool:
     """Whether a run on ``goal_id`` would change anything (checked before claiming it, so
-    that re-running on a finished goal writes nothing at all)."""
+    that re-running on a finished goal writes nothing at all). Keepers decided by an older
+    dedup ``method`` are work too: a run decides them again."""
     goal = db[GOALS].find_one({"_id": goal_id}, {"status": 1, "processing_status": 1})
     if goal is None:
         return False
     if db[VIDEOS].count_documents({"goal_id": goal_id, **CLIP_WORK_QUERY}, limit=1):
+        return True
+    if goal.get("status") != WITHDRAWN and db[VIDEOS].count_documents(
+        undecided_keepers_query(goal_id, method), limit=1
+    ):
         return True
     if goal.get("status") == WITHDRAWN:
         return bool(
@@ -156,11 +167,22 @@ def mark_failed(
 
 
 @retry_when_locked
-def mark_kept(db: Database, video_id: str, why: str, now: datetime) -> bool:
-    """A newly stored clip becomes a keeper."""
+def mark_kept(db: Database, video_id: str, why: str, method: int, now: datetime) -> bool:
+    """A newly stored clip becomes a keeper (decided by dedup ``method``)."""
     result = db[VIDEOS].update_one(
         {"_id": video_id, "state": STORED},
-        {"$set": {"state": KEPT, "kept_reason": why, "filter.decided_at": now}},
+        {"$set": {"state": KEPT, "kept_reason": why, "filter.decided_at": now,
+                  "filter.method": method}},
+    )  # fmt: skip
+    return result.modified_count == 1
+
+
+@retry_when_locked
+def confirm_keeper(db: Database, video_id: str, why: str, method: int, now: datetime) -> bool:
+    """A keeper decided by an older method stays a keeper under ``method``."""
+    result = db[VIDEOS].update_one(
+        {"_id": video_id, "state": KEPT, "filter.method": {"$ne": method}},
+        {"$set": {"kept_reason": why, "filter.decided_at": now, "filter.method": method}},
     )
     return result.modified_count == 1
 
@@ -174,6 +196,7 @@ def mark_duplicate(
     reason: str,
     *,
     delete_object: bool,
+    method: int,
     now: datetime,
 ) -> bool:
     """A stored clip (or a replaced keeper) becomes a duplicate of ``duplicate_of``."""
@@ -182,6 +205,7 @@ def mark_duplicate(
         "duplicate_of": duplicate_of,
         "duplicate_reason": reason,
         "filter.decided_at": now,
+        "filter.method": method,
     }
     if delete_object:
         fields[DELETE_PENDING] = True

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from footy_testbed import clipgen
 from footy.storage import LocalClipStorage, clip_key
 from footy.store import CLAIMS, GOALS, VIDEOS, new_processing_status
+from footy_testbed import clipgen
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from footy_testbed import clipgen
 from footy.dedup import Fingerprint
 from footy.pipeline.filter import FilterConfig, filter_goal, goals_with_work, has_work
 from footy.storage import LocalClipStorage, clip_key
@@ -25,6 +24,7 @@ from footy.store import (
     release,
 )
 from footy.store.goals import withdraw_goal
+from footy_testbed import clipgen
 
 pytestmark = pytest.mark.integration
 
