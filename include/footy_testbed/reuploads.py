@@ -28,9 +28,9 @@ Transformation families (:data:`FAMILIES`), each re-upload has one, two or three
   strip (30-45 % of the width, inside the top bar when there are bars), a caption bar over up
   to 15 % of the height, or a "border" re-upload (the clip at 80-90 % over a blurred copy).
 
-Decision clips (:data:`DECISIONS`), labeled as footage of their own: a mirrored copy, and
-copies played at another speed (0.5x slow motion, 1.25x). footy treats both as distinct
-clips (see ``footy.dedup``), and the set checks that they stay apart.
+Decision clips (:data:`DECISIONS`): a mirrored copy, labeled as footage of its own (footy
+keeps it as a distinct clip), and a copy played at another speed (0.5x slow motion or 1.25x),
+labeled as a duplicate of its footage (footy merges it). See ``footy.dedup`` for why.
 """
 
 from __future__ import annotations
@@ -85,9 +85,7 @@ class Reupload:
     @property
     def label(self) -> str:
         """Copies with the same label are true duplicates of each other."""
-        extra = "-mirrored" if self.mirror else ""
-        extra += f"-speed{self.speed:g}" if self.speed != 1.0 else ""
-        return self.source.label + extra
+        return self.source.label + ("-mirrored" if self.mirror else "")
 
     @property
     def duration(self) -> float:
@@ -233,9 +231,11 @@ def match_clips(
         for _ in range(2):
             clips.append(draw_reupload(replay, rng, _draw_families(rng)))
         base = draw_reupload(main, rng, ())
-        clips.append(Reupload(**{**asdict_shallow(base), "mirror": True, "note": "mirrored"}))
+        clips.append(Reupload(**{**asdict_shallow(base), "mirror": True, "families": ("mirror",),
+                                 "note": "mirrored"}))  # fmt: skip
         speed = float(rng.choice([0.5, 1.25]))
-        clips.append(Reupload(**{**asdict_shallow(base), "speed": speed, "note": f"{speed}x"}))
+        clips.append(Reupload(**{**asdict_shallow(base), "speed": speed, "families": ("speed",),
+                                 "note": f"{speed}x"}))  # fmt: skip
     return clips
 
 

@@ -4,6 +4,17 @@
 ``match(a, b)`` says whether two fingerprints show the same footage (and why);
 ``cluster(...)`` groups a batch without chain merges and names the best copy of each group;
 ``assign(new, kept)`` does the same incrementally against the current keepers.
+
+What counts as the same clip (decided, and tested in ``tests/integration/test_dedup_reuploads.py``):
+
+* re-encodes, rescales, frame-rate conversions, trims, bars, colour grading, logos and
+  captions of one camera's footage are duplicates;
+* a replay from another camera is a distinct clip;
+* a mirrored copy is a distinct clip: the fingerprint is not mirror-invariant, and matching
+  mirrored footage would also match the two halves of symmetric scenes;
+* a copy played at another speed (a 0.5x slow-motion or a 1.25x sped-up re-upload of the
+  same footage) is a duplicate: a viewer gains nothing from it. The keeper ranking does not
+  know about speed, so a sharper slow-motion copy can be kept over a real-time one.
 """
 
 from footy.dedup.cluster import Cluster, Decision, assign, cluster

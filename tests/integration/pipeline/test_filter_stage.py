@@ -3,6 +3,7 @@ H.264 clips rendered by ``footy_testbed.clipgen`` (re-encodes, crop, letterbox, 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from footy.dedup import Fingerprint
+from footy.dedup import METHOD_VERSION, Fingerprint, fingerprint
 from footy.pipeline.filter import FilterConfig, filter_goal, goals_with_work, has_work
 from footy.storage import LocalClipStorage, clip_key
 from footy.store import (
@@ -249,3 +250,49 @@ def test_bad_filter_settings_are_refused():
     for bad in ({"delete_duplicates": "yes"}, {"max_read_attempts": 0}, {"delete": True}):
         with pytest.raises(ConfigError):
             FilterConfig.from_dict(bad)
+
+
+def keep_with_legacy_fingerprint(db, storage, goal_id: str, name: str, path: Path) -> str:
+    """A keeper as a version before dedup methods were recorded left it: kept, with a
+    fingerprint of method 1 and no ``filter.method``."""
+    vid = store_clip(db, storage, goal_id, name, path)
+    legacy = dataclasses.replace(fingerprint(path), method=1)
+    db[VIDEOS].update_one(
+        {"_id": vid},
+        {"$set": {"state": "kept", "kept_reason": "decided by method 1",
+                  "fingerprint": legacy.to_bytes()}},
+    )  # fmt: skip
+    return vid
+
+
+def test_keepers_of_an_older_dedup_method_are_decided_again_after_an_upgrade(
+    db, storage, clips
+):
+    goal = "2001_50_1100_normal_9"
+    seed_goal(db, goal)
+    # The old method kept two copies of one footage apart, and a replay from another camera.
+    for name in ("broadcast", "hd", "angle"):
+        keep_with_legacy_fingerprint(db, storage, goal, name, clips[name])
+    db[GOALS].update_one({"_id": goal}, {"$set": {"processing_status.videos_filtered": True,
+                                                  "processing_status.completed": True}})
+    assert goals_with_work(db, 10) == []  # scheduled runs leave finished goals alone...
+    assert has_work(db, goal)  # ...a run that names the goal decides it again
+
+    summary = run(db, storage, goal)
+
+    v = videos(db, goal)
+    assert v["broadcast"]["state"] == "duplicate"  # the old pair is one footage now
+    assert v["broadcast"]["duplicate_of"] == f"{goal}:x:hd"
+    assert {k for k, d in v.items() if d["state"] == "kept"} == {"hd", "angle"}
+    assert sorted(summary["reconfirmed"]) == [f"{goal}:x:angle", f"{goal}:x:hd"]
+    for name in ("hd", "angle"):  # recomputed with the current method, never compared old
+        fp = Fingerprint.from_bytes(v[name]["fingerprint"])
+        assert fp.method == METHOD_VERSION, name
+        assert v[name]["filter"]["method"] == METHOD_VERSION, name
+    assert {o.key for o in storage.list()} == {v["hd"]["storage"]["key"],
+                                               v["angle"]["storage"]["key"]}
+    # decided once: nothing left to do, and a second run changes nothing
+    assert not has_work(db, goal)
+    before = snapshot(db, storage)
+    assert run(db, storage, goal, now=NOW + timedelta(minutes=5)) is None
+    assert snapshot(db, storage) == before

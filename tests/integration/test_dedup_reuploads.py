@@ -1,0 +1,56 @@
+"""Dedup decisions on re-uploads of one broadcast (``footy_testbed.reuploads``): the keeper
+of a watermarked letterbox copy, and what mirrored and speed-changed copies are."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from footy.dedup import cluster, fingerprint, match
+from footy_testbed.broadcast import Source
+from footy_testbed.reuploads import Reupload, reference, render
+
+pytestmark = pytest.mark.integration
+
+MAIN = Source(match=7, goal=0, angle=0)
+CLIPS = {
+    "clean": reference(MAIN),  # 720p, 3 Mbit/s
+    # 720p picture in a 4:3 frame, an uploader's watermark strip inside the top bar
+    "watermarked": Reupload(MAIN, families=("bars", "overlay"), start=1.0, end=12.0,
+                            bars="letterbox", logo="wm", bitrate_kbps=1500),
+    "mirrored": Reupload(MAIN, start=1.0, end=12.0, mirror=True),
+    "slow_motion": Reupload(MAIN, start=4.0, end=9.0, speed=0.5),
+    "sped_up": Reupload(MAIN, start=0.0, end=13.0, speed=1.25),
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def prints(tmp_path_factory):
+    cache = Path(os.environ.get("FOOTY_CLIP_CACHE") or tmp_path_factory.mktemp("reuploads"))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        paths = dict(zip(CLIPS, pool.map(lambda r: render(r, cache), CLIPS.values()), strict=True))
+    return {name: fingerprint(path) for name, path in paths.items()}
+
+
+def test_a_watermark_in_the_letterbox_bar_does_not_win_the_keeper(prints):
+    wm = prints["watermarked"]
+    assert (wm.eff_width, wm.eff_height) == (1280, 720), wm.bars  # the bars are seen
+    clusters = cluster({k: prints[k] for k in ("clean", "watermarked")})
+    assert [c.members for c in clusters] == [["clean", "watermarked"]], [c.why for c in clusters]
+    assert clusters[0].keeper == "clean"
+    assert "lower bitrate" in clusters[0].why
+
+
+def test_a_mirrored_copy_is_a_distinct_clip(prints):
+    result = match(prints["clean"], prints["mirrored"])
+    assert not result.matched, result.why()
+
+
+@pytest.mark.parametrize("name", ["slow_motion", "sped_up"])
+def test_a_speed_changed_copy_is_a_duplicate_of_its_footage(prints, name):
+    assert match(prints["clean"], prints[name]).matched
+    clusters = cluster({k: prints[k] for k in ("clean", name)})
+    assert [c.keeper for c in clusters] == ["clean"], [c.why for c in clusters]
