@@ -28,9 +28,9 @@ Transformation families (:data:`FAMILIES`), each re-upload has one, two or three
   strip (30-45 % of the width, inside the top bar when there are bars), a caption bar over up
   to 15 % of the height, or a "border" re-upload (the clip at 80-90 % over a blurred copy).
 
-Decision clips (:data:`DECISIONS`): a mirrored copy, labeled as footage of its own (footy
-keeps it as a distinct clip), and a copy played at another speed (0.5x slow motion or 1.25x),
-labeled as a duplicate of its footage (footy merges it). See ``footy.dedup`` for why.
+Decision clips (:data:`DECISIONS`), labeled as footage of their own: a mirrored copy, and a
+copy played at another speed (0.5x slow motion or 1.25x). footy keeps both as distinct clips
+(see ``footy.dedup`` for why), and the set checks that they stay apart.
 """
 
 from __future__ import annotations
@@ -85,7 +85,9 @@ class Reupload:
     @property
     def label(self) -> str:
         """Copies with the same label are true duplicates of each other."""
-        return self.source.label + ("-mirrored" if self.mirror else "")
+        extra = "-mirrored" if self.mirror else ""
+        extra += f"-speed{self.speed:g}" if self.speed != 1.0 else ""
+        return self.source.label + extra
 
     @property
     def duration(self) -> float:

@@ -21,6 +21,8 @@ Method history:
 1. dHash every 0.1 s; bars are rows/columns whose *mean* stays dark.
 2. bars are rows/columns whose *median* stays dark, so a watermark or caption inside a
    letterbox bar no longer hides the bar (and no longer makes the copy look larger).
+3. the dHash only proposes time offsets; a match is verified on the frames (kept in memory,
+   128x72 grey per sample, never stored): see :mod:`footy.dedup.match`.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from footy.errors import PermanentError
 SAMPLE_STEP = 0.1  # seconds between samples (10 per second)
 WORK_W = 160  # width of the grey work image the hash is computed from
 HASH_W, HASH_H = 9, 8  # dHash grid: 8 comparisons per row x 8 rows = 64 bits
+FRAME_W, FRAME_H = 128, 72  # grey frames kept in memory for verification (bars stripped)
 BLUR_SIGMA = 3.0  # work-image pixels (~1/6 of a hash cell)
 BAR_LEVEL = 24  # a row/column whose brightest mean stays below this is a bar (0..255)
 BAR_SAMPLES = 8  # bright samples used to detect bars
@@ -49,7 +52,7 @@ BAR_MAX_WAIT = 60  # ...looking at most this many samples (a long fade-in)
 LUMA_FORMATS = frozenset(
     {"I420", "IYUV", "YV12", "J420", "Y42B", "422P", "Y444", "444P", "NV12", "NV21", "Y800"}
 )
-METHOD_VERSION = 2
+METHOD_VERSION = 3
 _MAGIC = b"FPH1"
 _HEADER = struct.Struct("<4sHHIIIIIIddddQd4H")  # 88 bytes
 
@@ -90,6 +93,9 @@ class Fingerprint:
     step: float = SAMPLE_STEP
     method: int = METHOD_VERSION  # the method that made it (1: before methods were recorded)
     meta: dict[str, str] = field(default_factory=dict, compare=False)
+    # (n, FRAME_H, FRAME_W) uint8, one per sample: for verifying a candidate match. Kept in
+    # memory only (never stored): a fingerprint read back from bytes has none.
+    frames: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def __len__(self) -> int:
         return int(self.hashes.shape[0])
@@ -257,6 +263,14 @@ def _shrink(frame: np.ndarray, w: int, h: int) -> np.ndarray:
     return cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
 
 
+def _frame(grey: np.ndarray, crop: tuple[int, int, int, int]) -> np.ndarray:
+    """The picture (bars stripped) at the verification size."""
+    top, bottom, left, right = crop
+    h, w = grey.shape
+    roi = grey[top : h - bottom, left : w - right]
+    return cv2.resize(roi, (FRAME_W, FRAME_H), interpolation=cv2.INTER_AREA)
+
+
 def _tiny(grey: np.ndarray, crop: tuple[int, int, int, int]) -> np.ndarray:
     top, bottom, left, right = crop
     h, w = grey.shape
@@ -286,6 +300,7 @@ def _fingerprint(path: str | os.PathLike[str], step: float) -> Fingerprint:
         bright = 0
         crop: tuple[int, int, int, int] | None = None
         tiny: list[np.ndarray] = []
+        frames_kept: list[np.ndarray] = []
         next_t = 0.0
         t0: float | None = None
         last_t = -1.0
@@ -321,9 +336,11 @@ def _fingerprint(path: str | os.PathLike[str], step: float) -> Fingerprint:
                 if bright >= BAR_SAMPLES or len(pending) >= BAR_MAX_WAIT:
                     crop = _settle(pending)
                     tiny.extend(_tiny(g, crop) for g in pending)
+                    frames_kept.extend(_frame(g, crop) for g in pending)
                     pending = []
             else:
                 tiny.append(_tiny(grey, crop))
+                frames_kept.append(_frame(grey, crop))
         frames = idx + 1
     finally:
         cap.release()
@@ -332,6 +349,7 @@ def _fingerprint(path: str | os.PathLike[str], step: float) -> Fingerprint:
     if crop is None:
         crop = _settle(pending)
         tiny.extend(_tiny(g, crop) for g in pending)
+        frames_kept.extend(_frame(g, crop) for g in pending)
     hashes = _hash_block(tiny)
     if not fps:
         fps = (frames - 1) / last_t if last_t > 0 else 25.0
@@ -361,6 +379,7 @@ def _fingerprint(path: str | os.PathLike[str], step: float) -> Fingerprint:
         bits_per_pixel=float(bpp),
         bars=(bars_px[0], bars_px[1], bars_px[2], bars_px[3]),
         step=float(step),
+        frames=np.stack(frames_kept),
     )
 
 

@@ -1,22 +1,30 @@
-"""Do two fingerprints show the same footage? Aligned-run matching over time offsets.
+"""Do two fingerprints show the same footage? Propose time offsets, then verify on frames.
 
-Two clips match when, at one consistent time offset, a long enough run of aligned samples
-agrees: by default at least 27 of 30 consecutive aligned samples (3 s) within Hamming distance
-14, or 45 of 50 (5 s) within 16. Every offset is tried at once: the full Hamming matrix
-(popcount of XOR) is sheared so that each row is one offset, and windowed counts are cumulative
-sums along the rows.
+1. Offsets are proposed by the clips' motion signatures (how the centre of the picture
+   changes over 0.8 s: sharp in time, and indifferent to crops, bars and overlays), plus the
+   best offset of the dHash aligned-run comparison (:func:`match_hashes`).
+2. Each proposed offset is verified on the frames (:mod:`footy.dedup.verify`): registration,
+   one transform over time, the same speed, no moving differences. The first offset that
+   verifies is the match.
 
-A false merge hides a clip for good, an extra duplicate costs a viewer a second look, so the
-rules are strict; see :data:`DEFAULT_RULES`.
+The dHash alone cannot be trusted with a match: it is blind to crops beyond a few per cent
+and to what tells two goals of one broadcast apart, so it only proposes. A false merge hides
+a clip for good, an extra duplicate costs a viewer a second look: every rule errs towards
+keeping clips apart.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from footy.dedup import verify as frames_check
 from footy.dedup.fingerprint import Fingerprint, FingerprintMethodError
+
+
+class FramesNeededError(ValueError):
+    """A fingerprint read back from storage has no frames: fingerprint the clip again."""
 
 
 @dataclass(frozen=True)
@@ -46,8 +54,13 @@ class MatchResult:
     best_window: int  # most agreeing samples in one window at the best offset
     rule: str  # the rule that matched, or the strictest rule when none did
     overlap: int = 0  # aligned samples at the best offset
+    verification: frames_check.Verification | None = None
 
     def why(self) -> str:
+        v = self.verification
+        if v is not None:
+            verdict = "match" if self.matched else "no match"
+            return f"{verdict} at offset {self.offset:+.1f}s: {v.why()}"
         if self.matched:
             return (
                 f"match at offset {self.offset:+.1f}s: {self.best_window} agreeing in a window "
@@ -78,12 +91,48 @@ def _sheared(dist: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def match(a: Fingerprint, b: Fingerprint, rules: tuple[Rule, ...] = DEFAULT_RULES) -> MatchResult:
     """Compare two fingerprints; see the module docstring. Fingerprints made by different
-    methods are refused (:class:`FingerprintMethodError`): compute the older one again."""
+    methods are refused (:class:`FingerprintMethodError`), and so are fingerprints without
+    frames (:class:`FramesNeededError`): both mean fingerprinting the clip again."""
     if a.method != b.method:
         raise FingerprintMethodError(
             f"fingerprints of methods {a.method} and {b.method} cannot be compared"
         )
-    return match_hashes(a.hashes, b.hashes, rules, step=a.step)
+    if a.frames is None or b.frames is None:
+        raise FramesNeededError("verifying a match needs the frames of both clips")
+    coarse = match_hashes(a.hashes, b.hashes, rules, step=a.step)
+    masks = (frames_check.moving_mask(a.frames), frames_check.moving_mask(b.frames))
+    centres = (frames_check.centre_signature(a.frames), frames_check.centre_signature(b.frames))
+    motion = tuple(frames_check.motion_signature(c) for c in centres)
+    proposals = frames_check.candidate_offsets(motion[0], motion[1])
+    hash_offset = int(round(coarse.offset / a.step))
+    if all(abs(hash_offset - k) > 2 for k in proposals):
+        proposals.append(hash_offset)
+    tried: list[frames_check.Verification] = []
+    for k in proposals:
+        v = frames_check.verify(a.frames, b.frames, k, masks, centres)
+        tried.append(v)
+        if v.same:
+            break
+    if not tried:  # too short to propose anything
+        return replace(coarse, matched=False)
+    best = next((v for v in tried if v.same), None) or min(tried, key=_closeness)
+    overlap = min(len(a), len(b) + best.offset) - max(0, best.offset)
+    return MatchResult(
+        matched=best.same,
+        offset=round(best.offset * a.step, 3),
+        agreeing=coarse.agreeing,
+        run=max(0, overlap),
+        mean_distance=round(best.moving * 100, 3),  # % of the picture that differs and moves
+        best_window=coarse.best_window,
+        rule="verified on frames",
+        overlap=max(0, overlap),
+        verification=best,
+    )
+
+
+def _closeness(v: frames_check.Verification) -> tuple[int, float]:
+    """Order failed verifications by how far they got (for the explanation)."""
+    return (-v.pairs, v.moving)
 
 
 def match_hashes(

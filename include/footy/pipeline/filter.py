@@ -1,8 +1,10 @@
 """filter_videos: keep one best copy of each distinct clip of a goal.
 
-For a claimed goal: every newly ``stored`` clip is fingerprinted once (the fingerprint is
-stored on the clip as BSON binary and reused by every later run), then compared with the
-goal's current keepers (:func:`footy.dedup.assign`): a clip matching no keeper is ``kept``;
+For a claimed goal: every newly ``stored`` clip is fingerprinted (the fingerprint is stored
+on the clip as BSON binary with its quality), then compared with the goal's current keepers
+(:func:`footy.dedup.assign`). A match is verified on the frames of both clips, which are
+never stored, so a run with new clips decodes the goal's keepers again (from their objects);
+a run with nothing new decodes nothing. a clip matching no keeper is ``kept``;
 a clip matching a keeper is a ``duplicate`` of it (``duplicate_of``, ``duplicate_reason``) and
 its stored object is deleted (Variable ``footy_filter``: ``{"delete_duplicates": false}``
 keeps it); a better copy replaces a worse keeper, which becomes a duplicate of it, and the old
@@ -143,7 +145,8 @@ def _fingerprints(
     now: datetime,
     summary: dict[str, Any],
 ) -> dict[str, Fingerprint]:
-    """Each clip's fingerprint: the stored one, or computed once from its object and stored.
+    """Each clip's fingerprint with its frames, decoded from the clip's object; stored on the
+    clip unless a fingerprint of the current method already is.
 
     A permanent error fails the clip; any other error is retried on later runs, up to
     ``cfg.max_read_attempts`` runs. Neither stops the other clips.
@@ -151,16 +154,16 @@ def _fingerprints(
     out: dict[str, Fingerprint] = {}
     for video in videos:
         vid = video["_id"]
-        fp = _stored_fingerprint(video)
-        if fp is None:
-            try:
-                with local_copy(storage, (video.get("storage") or {})["key"]) as path:
-                    fp = fingerprint(path)
-            except Exception as exc:  # one bad clip never fails its goal
-                _clip_error(db, vid, state, exc, cfg, now, summary)
-                continue
-            if not store.save_fingerprint(db, vid, state, fp.to_bytes(), _quality(fp), now):
-                continue  # its state changed meanwhile: not ours to decide any more
+        try:
+            with local_copy(storage, (video.get("storage") or {})["key"]) as path:
+                fp = fingerprint(path)
+        except Exception as exc:  # one bad clip never fails its goal
+            _clip_error(db, vid, state, exc, cfg, now, summary)
+            continue
+        if _stored_fingerprint(video) is None and not store.save_fingerprint(
+            db, vid, state, fp.to_bytes(), _quality(fp), now
+        ):
+            continue  # its state changed meanwhile: not ours to decide any more
         out[vid] = fp
     return out
 
@@ -296,15 +299,18 @@ def filter_goal(
     downloaded = bool((goal.get("processing_status") or {}).get("videos_downloaded"))
     stored = store.clips_in_state(db, goal_id, store.STORED)
     kept = store.clips_in_state(db, goal_id, store.KEPT)
-    if stored or any(v.get("fingerprint") is None for v in kept):
-        check_readable(storage)
-    new = _fingerprints(db, storage, stored, store.STORED, cfg, now, summary)
-    keepers = _fingerprints(db, storage, kept, store.KEPT, cfg, now, summary)
     # keepers decided by an older dedup method are decided again, like new clips
     undecided = {v["_id"] for v in kept if (v.get("filter") or {}).get("method") != METHOD_VERSION}
+    if stored or undecided:
+        check_readable(storage)
+    new = _fingerprints(db, storage, stored, store.STORED, cfg, now, summary)
+    # the keepers' frames are needed only when something is compared with them
+    keepers = {}
+    if new or undecided:
+        keepers = _fingerprints(db, storage, kept, store.KEPT, cfg, now, summary)
     again = {k: fp for k, fp in keepers.items() if k in undecided}
     current = {k: fp for k, fp in keepers.items() if k not in undecided}
-    if set(keepers) != {v["_id"] for v in kept} - set(summary["failed"]):
+    if (new or undecided) and set(keepers) != {v["_id"] for v in kept} - set(summary["failed"]):
         # A keeper could not be read this time: comparing without it could keep a second
         # copy of its footage. Leave the new clips stored for the next run.
         log.warning("%s: a keeper is unreadable for now; deciding next run", goal_id)

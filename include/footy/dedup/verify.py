@@ -1,0 +1,346 @@
+"""Verify a candidate match on the frames themselves: register, then look for differences.
+
+The dHash proposes time offsets; it is blind to what tells two goals of one broadcast apart
+(players, ball, score bug) and loses footage that was cropped, zoomed or framed. For each
+proposed offset this module takes a few aligned frame pairs spread over the overlap and:
+
+0. checks the speed: the best offset found in the first and in the last part of the overlap
+   must agree (a slow-motion or sped-up copy drifts), and pairs each frame with the
+   closest-moving frame of the other clip within ``LOCAL_SEARCH`` samples;
+1. registers the second clip's frame onto the first's with an affine transform (OpenCV's ECC
+   on blurred frames, started from a few zooms), and accepts only what a re-upload can do:
+   zoom 0.65-1.55x, a modest change of aspect, no rotation or shear;
+2. refines that transform on every pair. A re-upload applies one transform to the whole
+   clip, so the refined transforms must agree with each other (different footage that looks
+   alike at one instant drifts apart over seconds);
+3. compares the registered frames after a gain and offset fit (colour grading): pixels that
+   differ by more than ``DIFF_LEVEL`` grey levels. Differences at the same place in most pairs
+   are an overlay (logo, caption, watermark) and are ignored; differences that move are
+   content: players and a ball where the other clip has none.
+
+Two clips are the same footage when the transforms agree, the moving differences cover
+less than ``MAX_MOVING`` of the picture in the median pair, and the registered pictures
+change the same way over time (``MIN_MOTION_AGREEMENT``).
+
+Every threshold here was set on the ``tuning`` split of ``footy_testbed.reuploads``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+PAIRS = 8  # aligned frame pairs checked per candidate offset
+MIN_OVERLAP = 30  # samples (3 s) the two clips must share
+ZOOMS = (1.0, 0.87, 1.15, 0.78, 1.28)  # ECC starting points: same size, zoomed out or in
+SCALE_RANGE = (0.65, 1.55)
+MAX_ASPECT_CHANGE = 0.25  # |sx / sy - 1|
+MAX_SHEAR = 0.05
+MAX_DRIFT_SCALE = 0.04  # how far a pair's refined zoom may stray from the median
+MAX_DRIFT_SHIFT = 0.04  # ...and its shift, as a fraction of the frame width
+DIFF_LEVEL = 28.0  # grey levels
+STATIC_SHARE = 0.25  # a pixel differing in at least this share of pairs is an overlay
+MIN_INLIERS = 5  # pairs whose refined transform agrees with the median one
+MAX_MOVING = 0.006  # share of the picture allowed to differ in the median pair
+MIN_MOTION_AGREEMENT = 0.3  # cosine between the registered pictures' changes
+CANDIDATES = 3  # time offsets verified per pair of clips
+MOTION_LAG = 8  # samples (0.8 s) over which the motion signature looks at change
+MOTION_WINDOW = 20  # samples (2 s) the motion signatures must agree over
+LOCAL_SEARCH = 3  # samples either side of the offset where a frame's mate is looked for
+MAX_TIME_DRIFT = 4.0  # samples the motion may drift over the checked span (a speed change)
+DRIFT_SEARCH = 12  # samples either side of the offset searched when measuring that drift
+MIN_MOTION = 0.3  # motion signature norm below which a sample says nothing about timing
+MAX_STILL_DIFF = 0.2  # share of the picture that may differ in most pairs (overlays)
+STATIC_STD = 4.0  # grey levels: a pixel this still over the whole clip is an overlay or a bar
+_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 60, 1e-5)
+_REFINE = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 25, 1e-5)
+
+
+@dataclass(frozen=True)
+class Verification:
+    same: bool
+    offset: int  # samples: frame i of a shows what frame i - offset of b shows
+    moving: float  # median share of the picture that differs and moves
+    drift: float  # largest disagreement between the pairs' transforms (zoom units)
+    scale: tuple[float, float]  # x, y zoom from a's frame to b's
+    shift: tuple[float, float]  # x, y shift (fractions of the frame)
+    pairs: int
+    reason: str = ""
+    motion: float = 0.0  # median agreement of the two clips' motion at the checked pairs
+    time_drift: float = 0.0  # samples the motion drifts over the overlap (a speed change)
+
+    def why(self) -> str:
+        geo = (
+            f"zoom {self.scale[0]:.2f}x{self.scale[1]:.2f}, shift "
+            f"{self.shift[0]:+.2f},{self.shift[1]:+.2f}"
+        )
+        if self.same:
+            return f"frames agree after registration ({geo}; {self.moving:.2%} differs)"
+        return f"frames differ: {self.reason} ({geo})"
+
+
+def _blur(frame: np.ndarray, sigma: float) -> np.ndarray:
+    return cv2.GaussianBlur(frame.astype(np.float32), (0, 0), sigma)
+
+
+def _plausible(w: np.ndarray) -> bool:
+    sx, sy = float(w[0, 0]), float(w[1, 1])
+    lo, hi = SCALE_RANGE
+    return (
+        lo < sx < hi
+        and lo < sy < hi
+        and abs(sx / sy - 1.0) <= MAX_ASPECT_CHANGE
+        and abs(float(w[0, 1])) <= MAX_SHEAR
+        and abs(float(w[1, 0])) <= MAX_SHEAR
+    )
+
+
+def moving_mask(frames: np.ndarray) -> np.ndarray:
+    """uint8 mask of the pixels that change during the clip: logos, captions, watermarks and
+    bars stay still and would pull the registration towards themselves."""
+    step = max(1, len(frames) // 60)
+    still = frames[::step].astype(np.float32).std(axis=0) < STATIC_STD
+    still = cv2.dilate(still.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    if still.mean() > 0.7:  # a clip that hardly moves: use all of it
+        still[:] = False
+    return (~still).astype(np.uint8)
+
+
+def _ecc(
+    a: np.ndarray, b: np.ndarray, init: np.ndarray, criteria, masks: tuple | None
+) -> tuple[float, np.ndarray]:
+    """ECC maximisation; (-1, init) when it does not converge."""
+    try:
+        if masks is None:
+            cc, w = cv2.findTransformECC(a, b, init.copy(), cv2.MOTION_AFFINE, criteria, None, 1)
+        else:
+            cc, w = cv2.findTransformECCWithMask(a, b, masks[0], masks[1], init.copy(),
+                                                 cv2.MOTION_AFFINE, criteria, 1)  # fmt: skip
+    except cv2.error:
+        return -1.0, init
+    return float(cc), w
+
+
+def register(a: np.ndarray, b: np.ndarray, masks: tuple | None = None) -> np.ndarray | None:
+    """Affine W with b(W(x)) ~ a(x), or None when no plausible transform fits."""
+    h, w = a.shape
+    fa, fb = _blur(a, 1.5), _blur(b, 1.5)
+    best: tuple[float, np.ndarray] | None = None
+    for z in ZOOMS:
+        init = np.array([[z, 0, (1 - z) * w / 2], [0, z, (1 - z) * h / 2]], np.float32)
+        cc, m = _ecc(fa, fb, init, _CRITERIA, masks)
+        if cc > 0 and _plausible(m) and (best is None or cc > best[0]):
+            best = (cc, m)
+    return None if best is None else best[1]
+
+
+def _valid(w: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    h, wd = shape
+    inside = cv2.warpAffine(np.ones(shape, np.uint8), w, (wd, h),
+                            flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)  # fmt: skip
+    return cv2.erode(inside, np.ones((5, 5), np.uint8)).astype(bool)
+
+
+def _difference(a: np.ndarray, b: np.ndarray, w: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Pixels of ``a`` that differ from ``b`` registered by ``w``, after gain and offset."""
+    h, wd = a.shape
+    fa = _blur(a, 1.0)
+    fb = cv2.warpAffine(_blur(b, 1.0), w, (wd, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
+    x, y = fb[valid], fa[valid]
+    sx = float(x.std())
+    gain = float(((x - x.mean()) * (y - y.mean())).mean() / (sx * sx)) if sx > 1e-3 else 1.0
+    gain = min(max(gain, 0.5), 2.0)
+    off = float(y.mean() - gain * x.mean())
+    return (np.abs(fa - (gain * fb + off)) > DIFF_LEVEL) & valid
+
+
+def centre_signature(frames: np.ndarray) -> np.ndarray:
+    """(n, 576) unit vectors: the centre 70 % of each frame, blurred, at 32x18. The centre
+    survives crops, zooms, bars and borders; overlays mostly sit at the edges."""
+    h, w = frames.shape[1:]
+    centre = frames[:, int(h * 0.15) : int(h * 0.85), int(w * 0.15) : int(w * 0.85)]
+    small = np.stack([
+        cv2.resize(cv2.GaussianBlur(f, (0, 0), 1.5), (32, 18), interpolation=cv2.INTER_AREA)
+        for f in centre
+    ]).reshape(len(frames), -1).astype(np.float32)  # fmt: skip
+    small -= small.mean(axis=1, keepdims=True)
+    small /= np.linalg.norm(small, axis=1, keepdims=True) + 1e-6
+    return small
+
+
+def motion_signature(centre: np.ndarray) -> np.ndarray:
+    """How each centre signature changes over the next ``MOTION_LAG`` samples: still content
+    (pitch markings, stands) cancels out, so it aligns two clips in time far more sharply
+    than the pictures themselves do."""
+    out = np.zeros_like(centre)
+    out[:-MOTION_LAG] = centre[MOTION_LAG:] - centre[:-MOTION_LAG]
+    return out
+
+
+def _windowed_by_offset(sim: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """For every offset k (row i of ``sim`` against row i - k): the best mean similarity over
+    ``window`` consecutive aligned samples. Returns (offsets, scores; -inf where too short)."""
+    n, m = sim.shape
+    ks = np.arange(-(m - 1), n)
+    i = np.arange(m)[None, :] + ks[:, None]
+    valid = (i >= 0) & (i < n)
+    d = np.where(valid, sim[np.clip(i, 0, n - 1), np.arange(m)[None, :]], 0.0)
+    zero = np.zeros((len(ks), 1))
+    cs = np.concatenate([zero, np.cumsum(d, axis=1)], axis=1)
+    cv = np.concatenate([zero, np.cumsum(valid, axis=1)], axis=1)
+    if m < window:
+        return ks, np.full(len(ks), -np.inf)
+    sums, counts = cs[:, window:] - cs[:, :-window], cv[:, window:] - cv[:, :-window]
+    score = np.where(counts >= window, sums / np.maximum(counts, 1), -np.inf).max(axis=1)
+    return ks, score
+
+
+def candidate_offsets(
+    motion_a: np.ndarray, motion_b: np.ndarray, n: int = CANDIDATES
+) -> list[int]:
+    """The ``n`` best time offsets (samples, at least 6 apart) by motion signature."""
+    ks, score = _windowed_by_offset(motion_a @ motion_b.T, MOTION_WINDOW)
+    picks: list[int] = []
+    for r in np.argsort(-score):
+        if not np.isfinite(score[r]) or len(picks) == n:
+            break
+        if all(abs(int(ks[r]) - p) > 5 for p in picks):
+            picks.append(int(ks[r]))
+    return picks
+
+
+def _time_drift(motion: tuple, lo: int, hi: int, offset: int) -> float:
+    """How far the best time offset moves between the first and the last part of the overlap:
+    ~0 for one footage at one speed, large for a slowed-down or sped-up copy."""
+    ma, mb = motion
+    span = hi - lo
+    part = max(MOTION_WINDOW + 4, int(span * 0.4))
+    if span < part + MOTION_WINDOW or hi - MOTION_LAG - part <= lo:
+        return 0.0
+    found = []
+    for start in (lo, hi - MOTION_LAG - part):
+        rows = np.arange(start, start + part)
+        ks, score = _windowed_by_offset(ma[rows] @ mb.T, MOTION_WINDOW)
+        ks = ks + start
+        near = np.abs(ks - offset) <= DRIFT_SEARCH
+        if not near.any() or not np.isfinite(score[near]).any():
+            return 0.0
+        found.append(int(ks[near][np.argmax(score[near])]))
+    return float(abs(found[1] - found[0]))
+
+
+def verify(
+    fa: np.ndarray,
+    fb: np.ndarray,
+    offset: int,
+    masks: tuple | None = None,
+    centres: tuple | None = None,
+) -> Verification:
+    """Are frames ``fa`` (n, h, w) and ``fb`` the same footage at ``offset`` samples?
+    ``masks``: each clip's :func:`moving_mask`; ``centres``: each clip's
+    :func:`centre_signature` (both computed here when not given)."""
+    if masks is None:
+        masks = (moving_mask(fa), moving_mask(fb))
+    if centres is None:
+        centres = (centre_signature(fa), centre_signature(fb))
+    lo, hi = max(0, offset), min(len(fa), len(fb) + offset)
+    shape = fa.shape[1:]
+    if hi - lo < MIN_OVERLAP:
+        return Verification(False, offset, 1.0, 0.0, (1, 1), (0, 0), 0, "overlap too short")
+    # pairs spread over the overlap, away from its ends (trims, fades); each frame of a is
+    # paired with the closest-looking frame of b within ``LOCAL_SEARCH`` samples of the offset
+    idx = np.linspace(lo, hi - 1, PAIRS + 2)[1:-1].round().astype(int)
+    # mates by motion (sharp in time) where both clips have MOTION_LAG samples left, else by
+    # the picture
+    motion = (motion_signature(centres[0]), motion_signature(centres[1]))
+    mate = {}
+    for i in idx:
+        near = i - offset
+        js = np.arange(max(0, near - LOCAL_SEARCH), min(len(fb), near + LOCAL_SEARCH + 1))
+        sig = motion if i < len(fa) - MOTION_LAG and js[-1] < len(fb) - MOTION_LAG else centres
+        mate[int(i)] = int(js[np.argmax(sig[1][js] @ sig[0][i])])
+    time_drift = _time_drift(motion, lo, hi, offset)
+    if time_drift >= MAX_TIME_DRIFT:
+        why = f"played at another speed ({time_drift:.0f} samples of drift)"
+        return Verification(False, offset, 1.0, 0.0, (1, 1), (0, 0), 0, why)
+    mid = int(idx[len(idx) // 2])
+    w0 = register(fa[mid], fb[mate[mid]], masks)
+    if w0 is None:
+        return Verification(False, offset, 1.0, 0.0, (1, 1), (0, 0), 0, "no transform fits")
+    ws = []
+    for i in idx:
+        cc, w = _ecc(_blur(fa[i], 1.0), _blur(fb[mate[int(i)]], 1.0), w0, _REFINE, masks)
+        ws.append(w if cc > 0 and _plausible(w) else None)
+    good = [w for w in ws if w is not None]
+    pairs = [(i, w) for i, w in zip(idx, ws, strict=True) if w is not None]
+    if len(good) < len(idx) // 2 + 1:
+        return Verification(False, offset, 1.0, 0.0, (1, 1), (0, 0), len(good),
+                            "the transform does not hold over time")  # fmt: skip
+    stack = np.stack(good)
+    med = np.median(stack, axis=0).astype(np.float32)
+    width = float(shape[1])
+    scale_dev = np.abs(stack[:, [0, 1], [0, 1]] - med[[0, 1], [0, 1]]).max(axis=1)
+    shift_dev = np.abs(stack[:, :, 2] - med[:, 2]).max(axis=1) / width
+    inlier = (scale_dev <= MAX_DRIFT_SCALE) & (shift_dev <= MAX_DRIFT_SHIFT)
+    drift = float(np.median(np.maximum(scale_dev, shift_dev)))
+    scale = (float(med[0, 0]), float(med[1, 1]))
+    shift = (float(med[0, 2]) / width, float(med[1, 2]) / float(shape[0]))
+    if inlier.sum() < MIN_INLIERS:
+        return Verification(False, offset, 1.0, drift, scale, shift, len(good),
+                            f"the transform drifts over time ({drift:.3f})")  # fmt: skip
+    pairs = [p for p, ok in zip(pairs, inlier, strict=True) if ok]
+    # each pair compared under its own refined transform; valid where every pair has picture
+    valid = np.logical_and.reduce([_valid(w, shape) for _, w in pairs])
+    area = max(1, int(valid.sum()))
+    if area < 0.3 * valid.size:
+        return Verification(False, offset, 1.0, drift, scale, shift, len(good),
+                            "too little of the pictures overlaps")  # fmt: skip
+    diffs = np.stack([_difference(fa[i], fb[mate[int(i)]], w, valid) for i, w in pairs])
+    static = diffs.mean(axis=0) >= STATIC_SHARE
+    still = float(static.sum()) / area
+    if still > MAX_STILL_DIFF:  # more than overlays can cover: the pictures differ
+        return Verification(False, offset, 1.0, drift, scale, shift, len(good),
+                            f"{still:.0%} of the picture differs throughout")  # fmt: skip
+    moving = float(np.median([(d & ~static).sum() / area for d in diffs]))
+    agree = _registered_motion(fa, fb, [(int(i), mate[int(i)]) for i in idx], med)
+    same = moving <= MAX_MOVING and agree >= MIN_MOTION_AGREEMENT
+    if moving > MAX_MOVING:
+        reason = f"{moving:.2%} of the picture differs and moves"
+    elif not same:
+        reason = f"the pictures move differently (agreement {agree:.2f})"
+    else:
+        reason = ""
+    return Verification(same, offset, moving, drift, scale, shift, len(good), reason, agree,
+                        time_drift)  # fmt: skip
+
+
+def _registered_motion(
+    fa: np.ndarray, fb: np.ndarray, mates: list[tuple[int, int]], w: np.ndarray
+) -> float:
+    """Median cosine between how a's picture and b's registered picture change over the next
+    ``MOTION_LAG`` samples: one footage moves the same way, another goal seen from the same
+    spot does not (its players and camera move otherwise)."""
+    h, wd = fa.shape[1:]
+
+    def sig(frame: np.ndarray, warp: bool) -> np.ndarray:
+        f = frame.astype(np.float32)
+        if warp:
+            f = cv2.warpAffine(f, w, (wd, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
+        c = f[int(h * 0.15) : int(h * 0.85), int(wd * 0.15) : int(wd * 0.85)]
+        small = cv2.resize(cv2.GaussianBlur(c, (0, 0), 1.5), (32, 18), interpolation=cv2.INTER_AREA)
+        return small.ravel() - small.mean()
+
+    cos = []
+    for i, j in mates:
+        if i + MOTION_LAG >= len(fa) or j + MOTION_LAG >= len(fb):
+            continue
+        da = sig(fa[i + MOTION_LAG], False) - sig(fa[i], False)
+        db = sig(fb[j + MOTION_LAG], True) - sig(fb[j], True)
+        na, nb = float(np.linalg.norm(da)), float(np.linalg.norm(db))
+        if na > 1e-3 and nb > 1e-3:
+            cos.append(float(da @ db) / (na * nb))
+    return float(np.median(cos)) if cos else 1.0
+
+
