@@ -189,6 +189,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--child-speed", help=argparse.SUPPRESS)
     ap.add_argument("--skip-accuracy", action="store_true")
+    ap.add_argument("--skip-speed", action="store_true")
     args = ap.parse_args()
     if args.child_speed:
         _child_speed(args.child_speed, args.repeats)
@@ -196,7 +197,8 @@ def main() -> None:
     if not args.skip_accuracy:
         for split in args.splits.split(","):
             accuracy(split, args.cache / "reuploads", args.matches)
-    speed(args.cache, args.seconds, args.repeats)
+    if not args.skip_speed:
+        speed(args.cache, args.seconds, args.repeats)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -82,7 +83,8 @@ def test_match_explains_offset(labeled, prints):
     b = next(k for k, c in enumerate(labeled) if c.spec == clipgen.ClipSpec(0, 0, 4.0, 5.0))
     r = match(prints[a], prints[b])
     assert r.matched and abs(r.offset - 2.0) <= 0.2, r.why()
-    assert r.run >= 30 and r.mean_distance < 14 and "match at offset" in r.why()
+    assert r.overlap >= 30 and r.verification is not None and r.verification.same
+    assert "match at offset" in r.why() and "frames agree" in r.why()
 
 
 def test_letterbox_is_stripped(labeled, prints):
@@ -94,17 +96,21 @@ def test_letterbox_is_stripped(labeled, prints):
 
 def test_chain_merge_guard_with_constructed_fingerprints():
     rng = np.random.default_rng(7)
-    seq = rng.integers(0, 2**63, size=120, dtype=np.uint64)
+    hashes = rng.integers(0, 2**63, size=120, dtype=np.uint64)
+    # one "footage" of 120 samples: smooth random pictures, each unlike the next
+    noise = rng.normal(128, 60, size=(120, 72, 128)).astype(np.float32)
+    frames = np.stack([np.clip(cv2.GaussianBlur(f, (0, 0), 2.0), 0, 255) for f in noise])
+    frames = frames.astype(np.uint8)
 
-    def fp(hashes: np.ndarray, width: int = 1280) -> Fingerprint:
-        n = len(hashes)
+    def fp(lo: int, hi: int, width: int = 1280) -> Fingerprint:
+        n = hi - lo
         return Fingerprint(
-            hashes=hashes, times=np.arange(n, dtype=np.float32) / 10, width=width, height=720,
-            eff_width=width, eff_height=720, fps=30.0, frame_count=3 * n, duration=n / 10,
-            file_size=10**6, bits_per_pixel=0.1,
+            hashes=hashes[lo:hi], times=np.arange(n, dtype=np.float32) / 10, width=width,
+            height=720, eff_width=width, eff_height=720, fps=30.0, frame_count=3 * n,
+            duration=n / 10, file_size=10**6, bits_per_pixel=0.1, frames=frames[lo:hi],
         )  # fmt: skip
 
-    a, b, c = fp(seq[0:60]), fp(seq[30:90]), fp(seq[60:120])
+    a, b, c = fp(0, 60), fp(30, 90), fp(60, 120)
     assert match(a, b).matched and match(b, c).matched and not match(a, c).matched
     clusters = cluster({"A": a, "B": b, "C": c})
     assert len(clusters) == 2
@@ -115,7 +121,7 @@ def test_chain_merge_guard_with_constructed_fingerprints():
     assert [(d.key, d.action) for d in decisions] == [("B", "duplicate")]
     assert decisions[0].duplicate_of in {"A", "C"}
     # a better copy of A replaces it; A becomes its duplicate
-    decisions = {d.key: d for d in assign({"A2": fp(seq[5:55], 1920)}, {"A": a, "C": c})}
+    decisions = {d.key: d for d in assign({"A2": fp(5, 55, 1920)}, {"A": a, "C": c})}
     assert decisions["A2"].action == "replace" and decisions["A2"].replaces == "A"
     assert decisions["A"].action == "duplicate" and decisions["A"].duplicate_of == "A2"
     assert "C" not in decisions

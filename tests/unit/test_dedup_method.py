@@ -9,22 +9,26 @@ import pytest
 
 from footy.dedup import METHOD_VERSION, Fingerprint, FingerprintMethodError, match
 from footy.dedup.fingerprint import BAR_LEVEL, _detect_bars
+from footy.dedup.match import FramesNeededError
 
 
-def make_fp(method: int = METHOD_VERSION, seed: int = 0) -> Fingerprint:
+def make_fp(method: int = METHOD_VERSION, seed: int = 0, frames: bool = False) -> Fingerprint:
     rng = np.random.default_rng(seed)
     n = 80
+    pictures = rng.integers(0, 256, size=(n, 72, 128), dtype=np.uint8) if frames else None
     return Fingerprint(
         hashes=rng.integers(0, 2**63, size=n, dtype=np.uint64),
         times=np.arange(n, dtype=np.float32) * 0.1,
         width=1280, height=720, eff_width=1280, eff_height=720, fps=30.0,
         frame_count=240, duration=8.0, file_size=1000, bits_per_pixel=0.1, method=method,
+        frames=pictures,
     )  # fmt: skip
 
 
-def test_the_method_survives_the_bytes():
-    fp = Fingerprint.from_bytes(make_fp().to_bytes())
+def test_the_method_survives_the_bytes_and_the_frames_are_never_stored():
+    fp = Fingerprint.from_bytes(make_fp(frames=True).to_bytes())
     assert fp.method == METHOD_VERSION and fp.is_current
+    assert fp.frames is None
 
 
 def test_bytes_written_before_methods_were_recorded_read_as_method_1():
@@ -35,11 +39,17 @@ def test_bytes_written_before_methods_were_recorded_read_as_method_1():
 
 
 def test_fingerprints_of_different_methods_are_never_compared():
-    new = make_fp()
+    new = make_fp(frames=True)
     old = dataclasses.replace(new, method=1)
-    assert match(new, make_fp()).matched  # same hashes, same method: compared
+    assert match(new, make_fp(frames=True, seed=1)).rule == "verified on frames"
     with pytest.raises(FingerprintMethodError):
         match(new, old)
+
+
+def test_a_fingerprint_read_back_from_storage_is_not_enough_to_match():
+    stored = Fingerprint.from_bytes(make_fp(frames=True).to_bytes())
+    with pytest.raises(FramesNeededError):
+        match(make_fp(frames=True), stored)
 
 
 def letterboxed(watermark_width: float) -> list[np.ndarray]:

@@ -12,9 +12,10 @@ What counts as the same clip (decided, and tested in ``tests/integration/test_de
 * a replay from another camera is a distinct clip;
 * a mirrored copy is a distinct clip: the fingerprint is not mirror-invariant, and matching
   mirrored footage would also match the two halves of symmetric scenes;
-* a copy played at another speed (a 0.5x slow-motion or a 1.25x sped-up re-upload of the
-  same footage) is a duplicate: a viewer gains nothing from it. The keeper ranking does not
-  know about speed, so a sharper slow-motion copy can be kept over a real-time one.
+* a copy played at another speed (a 0.5x slow-motion replay, a 1.25x sped-up re-upload) is a
+  distinct clip: a slow-motion replay is what broadcasters show as a replay, and a match
+  means the same pictures at the same moments, so the time offset must hold over the whole
+  overlap (``footy.dedup.verify`` measures its drift).
 """
 
 from footy.dedup.cluster import Cluster, Decision, assign, cluster

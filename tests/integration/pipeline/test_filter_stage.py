@@ -117,7 +117,8 @@ def test_keeps_the_best_copy_of_each_clip_and_a_rerun_changes_nothing(db, storag
     for name in ("broadcast", "ld", "letterbox", "crop"):
         assert v[name]["state"] == "duplicate", name
         assert v[name]["duplicate_of"] == hd, name
-        assert "match at offset" in v[name]["duplicate_reason"], v[name]["duplicate_reason"]
+        reason = v[name]["duplicate_reason"]
+        assert "frames agree after registration" in reason, reason
         assert v[name]["storage"]["deleted_at"] and "delete_pending" not in v[name]["storage"]
     assert v["corrupt"]["state"] == "failed"
     assert v["corrupt"]["filter"]["error"]["type"] == "CorruptClipError"
