@@ -34,6 +34,11 @@ def prints(labeled) -> dict[int, Fingerprint]:
     return dict(enumerate(fps))
 
 
+@pytest.fixture(scope="session")
+def clusters(prints):
+    return cluster(prints)
+
+
 def spec_quality(spec: clipgen.ClipSpec) -> Quality:
     """Ground-truth quality from the spec (not from the file)."""
     fw, fh = spec.frame_size
@@ -41,8 +46,7 @@ def spec_quality(spec: clipgen.ClipSpec) -> Quality:
     return Quality(spec.width, spec.height, bpp, spec.fps, spec.duration)
 
 
-def test_precision_and_recall_over_duplicate_pairs(labeled, prints):
-    clusters = cluster(prints)
+def test_precision_and_recall_over_duplicate_pairs(labeled, clusters):
     where = {k: n for n, c in enumerate(clusters) for k in c.members}
     assert sorted(where) == list(range(len(labeled)))  # every clip in exactly one cluster
     assert sum(len(c.members) for c in clusters) == len(labeled)
@@ -62,8 +66,8 @@ def test_precision_and_recall_over_duplicate_pairs(labeled, prints):
     assert recall >= 0.95, f"recall {recall:.3f} ({fn} duplicate pairs missed)"
 
 
-def test_keeper_is_the_best_copy(labeled, prints):
-    for c in cluster(prints):
+def test_keeper_is_the_best_copy(labeled, clusters):
+    for c in clusters:
         truth = rank({k: spec_quality(labeled[k].spec) for k in c.members})
         assert c.keeper == truth[0], (labeled[c.keeper].spec, labeled[truth[0]].spec, c.why)
         assert c.why

@@ -15,6 +15,7 @@ keeping clips apart.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -100,10 +101,9 @@ def match(a: Fingerprint, b: Fingerprint, rules: tuple[Rule, ...] = DEFAULT_RULE
     if a.frames is None or b.frames is None:
         raise FramesNeededError("verifying a match needs the frames of both clips")
     coarse = match_hashes(a.hashes, b.hashes, rules, step=a.step)
-    masks = (frames_check.moving_mask(a.frames), frames_check.moving_mask(b.frames))
-    centres = (frames_check.centre_signature(a.frames), frames_check.centre_signature(b.frames))
-    motion = tuple(frames_check.motion_signature(c) for c in centres)
-    proposals = frames_check.candidate_offsets(motion[0], motion[1])
+    (mask_a, centre_a, motion_a), (mask_b, centre_b, motion_b) = _derived(a), _derived(b)
+    masks, centres = (mask_a, mask_b), (centre_a, centre_b)
+    proposals = frames_check.candidate_offsets(motion_a, motion_b)
     hash_offset = int(round(coarse.offset / a.step))
     if all(abs(hash_offset - k) > 2 for k in proposals):
         proposals.append(hash_offset)
@@ -128,6 +128,20 @@ def match(a: Fingerprint, b: Fingerprint, rules: tuple[Rule, ...] = DEFAULT_RULE
         overlap=max(0, overlap),
         verification=best,
     )
+
+
+_DERIVED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _derived(fp: Fingerprint) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A fingerprint's moving mask, centre and motion signatures, computed once per object
+    (a clip is compared with many others)."""
+    got = _DERIVED.get(fp)
+    if got is None:
+        centre = frames_check.centre_signature(fp.frames)
+        got = (frames_check.moving_mask(fp.frames), centre, frames_check.motion_signature(centre))
+        _DERIVED[fp] = got
+    return got
 
 
 def _closeness(v: frames_check.Verification) -> tuple[int, float]:

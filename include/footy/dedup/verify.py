@@ -254,7 +254,7 @@ def verify(
     idx = np.linspace(lo, hi - 1, PAIRS + 2)[1:-1].round().astype(int)
     # mates by motion (sharp in time) where both clips have MOTION_LAG samples left, else by
     # the picture
-    motion = (motion_signature(centres[0]), motion_signature(centres[1]))
+    motion = (motion_signature(centres[0]), motion_signature(centres[1]))  # cheap from centres
     mate = {}
     for i in idx:
         near = i - offset
