@@ -20,7 +20,6 @@ import hashlib
 import json
 import os
 import subprocess
-import tempfile
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -37,6 +36,9 @@ from footy_testbed.clipgen import (
     _players,
     _projection,
     _scene,
+    draw_markings,
+    make_once,
+    visible_players,
 )
 
 RENDER_VERSION = 1
@@ -142,23 +144,7 @@ def _stadium(match: int) -> np.ndarray:
                 lx = int(rng.integers(a, max(a + 1, c - 12)))
                 tex[b1 + 3 : b2 - 3, lx : lx + int(rng.integers(4, 12))] = 255 - np.array(colour)
     tex = np.clip(tex, 0, 255).astype(np.uint8)
-    white = (235, 240, 235)
-    lw = 3
-
-    def line(xa, ya, xb, yb):
-        cv2.line(tex, px(xa, ya), px(xb, yb), white, lw, cv2.LINE_AA)
-
-    def rect(xa, ya, xb, yb):
-        cv2.rectangle(tex, px(xa, ya), px(xb, yb), white, lw, cv2.LINE_AA)
-
-    rect(0, 0, PITCH_X, PITCH_Y)
-    line(PITCH_X / 2, 0, PITCH_X / 2, PITCH_Y)
-    cv2.circle(tex, px(PITCH_X / 2, PITCH_Y / 2), int(9.15 * s), white, lw, cv2.LINE_AA)
-    for gx, d in ((0.0, 1), (PITCH_X, -1)):
-        rect(gx, PITCH_Y / 2 - 20.16, gx + d * 16.5, PITCH_Y / 2 + 20.16)
-        rect(gx, PITCH_Y / 2 - 9.16, gx + d * 5.5, PITCH_Y / 2 + 9.16)
-        cv2.circle(tex, px(gx + d * 11, PITCH_Y / 2), 4, white, -1)
-        rect(gx, PITCH_Y / 2 - 3.66, gx - d * 2.0, PITCH_Y / 2 + 3.66)
+    draw_markings(tex, px, s, width=3, spot=4)
     return cv2.GaussianBlur(tex, (3, 3), 0)
 
 
@@ -182,19 +168,7 @@ def draw_frame(src: Source, t: float, w: int = MASTER_W, h: int = MASTER_H) -> n
     )  # fmt: skip
     ball = _ball(sc, st)
     players = _players(sc, st, ball)
-    n = len(players)
-    feet = np.concatenate([players, np.zeros((n, 1)), np.ones((n, 1))], axis=1)
-    heads = feet.copy()
-    heads[:, 2] = 1.85
-    pf, ph = feet @ p.T, heads @ p.T
-    for i in np.argsort(-pf[:, 2]):
-        if pf[i, 2] <= 0.5:
-            continue
-        fx, fy = pf[i, 0] / pf[i, 2], pf[i, 1] / pf[i, 2]
-        hx, hy = ph[i, 0] / ph[i, 2], ph[i, 1] / ph[i, 2]
-        height = abs(fy - hy)
-        if height < 1 or not (-50 < fx < w + 50 and -50 < fy < h + 200):
-            continue
+    for i, fx, fy, hx, hy, height in visible_players(p, players, w, h):
         team = 0 if i < 11 else 1
         kit = m.kits[team] if i not in (0, 11) else ((20, 220, 20) if i == 0 else (180, 0, 180))
         cx = (fx + hx) / 2
@@ -235,41 +209,30 @@ def _score_bug(frame: np.ndarray, src: Source, st: float, minute: int, t_goal: f
 
 def render_master(src: Source, cache_dir: str | os.PathLike[str]) -> Path:
     """The near-lossless 1080p30 master of ``src`` in ``cache_dir``, rendered once."""
-    cache_dir = Path(cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    final = cache_dir / f"master-{src.digest()}.mp4"
-    if final.exists() and final.stat().st_size > 0:
-        return final
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".mp4", dir=cache_dir)
-    os.close(fd)
+    return make_once(Path(cache_dir) / f"master-{src.digest()}.mp4", lambda t: _master(src, t))
+
+
+def _master(src: Source, path: str) -> None:
     n = int(round(MASTER_LENGTH * MASTER_FPS))
     cmd = [
         FFMPEG, "-hide_banner", "-loglevel", "error", "-y",
         "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{MASTER_W}x{MASTER_H}",
         "-r", f"{MASTER_FPS:g}", "-i", "pipe:0",
         "-c:v", "libx264", "-preset", "ultrafast", "-crf", "12", "-threads", "1",
-        "-g", str(int(MASTER_FPS)), "-pix_fmt", "yuv420p", "-f", "mp4", tmp,
+        "-g", str(int(MASTER_FPS)), "-pix_fmt", "yuv420p", "-f", "mp4", path,
     ]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stderr is not None
     try:
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-        assert proc.stdin is not None and proc.stderr is not None
-        try:
-            for i in range(n):
-                proc.stdin.write(draw_frame(src, i / MASTER_FPS).data)
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass
-        err = proc.stderr.read().decode(errors="replace")
-        if proc.wait() != 0:
-            raise RuntimeError(f"ffmpeg failed rendering {src}: {err.strip()[-500:]}")
-        os.replace(tmp, final)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return final
+        for i in range(n):
+            proc.stdin.write(draw_frame(src, i / MASTER_FPS).data)
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass
+    err = proc.stderr.read().decode(errors="replace")
+    if proc.wait() != 0:
+        raise RuntimeError(f"ffmpeg failed rendering {src}: {err.strip()[-500:]}")
 
 
 def goal_minute(src: Source) -> int:
     return _scene(src.scene).minute
-
-

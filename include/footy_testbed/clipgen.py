@@ -117,27 +117,65 @@ def _stadium_texture() -> np.ndarray:
             a, b1 = px(k * 7.5, y)
             c, b2 = px(k * 7.5 + 7.0, y + 1.0)
             tex[b1:b2, a:c] = _KITS[(k * 3) % len(_KITS)]
-    # lines
+    draw_markings(tex, px, s, width=2, spot=3)
+    # pre-filtered so that a cheap nearest-neighbour warp does not alias too badly
+    return cv2.GaussianBlur(tex, (3, 3), 0)
+
+
+def visible_players(p: np.ndarray, players: np.ndarray, w: int, h: int):
+    """(index, foot x, foot y, head x, head y, height) in pixels of each player the camera
+    ``p`` sees, far players first (so near ones are drawn over them)."""
+    n = len(players)
+    feet = np.concatenate([players, np.zeros((n, 1)), np.ones((n, 1))], axis=1)
+    heads = feet.copy()
+    heads[:, 2] = 1.85
+    pf, ph = feet @ p.T, heads @ p.T
+    for i in np.argsort(-pf[:, 2]):
+        if pf[i, 2] <= 0.5:
+            continue
+        fx, fy = pf[i, 0] / pf[i, 2], pf[i, 1] / pf[i, 2]
+        hx, hy = ph[i, 0] / ph[i, 2], ph[i, 1] / ph[i, 2]
+        height = abs(fy - hy)
+        if height >= 1 and -50 < fx < w + 50 and -50 < fy < h + 200:
+            yield int(i), fx, fy, hx, hy, height
+
+
+def draw_markings(tex: np.ndarray, px, scale: float, *, width: int, spot: int) -> None:
+    """White pitch markings on a top-down texture; ``px(x, y)`` maps metres to pixels."""
     white = (235, 240, 235)
-    lw = 2
 
     def line(xa, ya, xb, yb):
-        cv2.line(tex, px(xa, ya), px(xb, yb), white, lw, cv2.LINE_AA)
+        cv2.line(tex, px(xa, ya), px(xb, yb), white, width, cv2.LINE_AA)
 
     def rect(xa, ya, xb, yb):
-        cv2.rectangle(tex, px(xa, ya), px(xb, yb), white, lw, cv2.LINE_AA)
+        cv2.rectangle(tex, px(xa, ya), px(xb, yb), white, width, cv2.LINE_AA)
 
     rect(0, 0, PITCH_X, PITCH_Y)
     line(PITCH_X / 2, 0, PITCH_X / 2, PITCH_Y)
-    cv2.circle(tex, px(PITCH_X / 2, PITCH_Y / 2), int(9.15 * s), white, lw, cv2.LINE_AA)
+    cv2.circle(tex, px(PITCH_X / 2, PITCH_Y / 2), int(9.15 * scale), white, width, cv2.LINE_AA)
     for gx, d in ((0.0, 1), (PITCH_X, -1)):
         rect(gx, PITCH_Y / 2 - 20.16, gx + d * 16.5, PITCH_Y / 2 + 20.16)
         rect(gx, PITCH_Y / 2 - 9.16, gx + d * 5.5, PITCH_Y / 2 + 9.16)
-        cv2.circle(tex, px(gx + d * 11, PITCH_Y / 2), 3, white, -1)
+        cv2.circle(tex, px(gx + d * 11, PITCH_Y / 2), spot, white, -1)
         # goal frame (flat on the texture) and net
         rect(gx, PITCH_Y / 2 - 3.66, gx - d * 2.0, PITCH_Y / 2 + 3.66)
-    # pre-filtered so that a cheap nearest-neighbour warp does not alias too badly
-    return cv2.GaussianBlur(tex, (3, 3), 0)
+
+
+def make_once(final: Path, make) -> Path:
+    """``final``, made at most once: ``make(tmp)`` writes a temporary file beside it that then
+    replaces ``final`` whole, so a crash or a parallel maker never leaves half a file."""
+    if final.exists() and final.stat().st_size > 0:
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=final.suffix, dir=final.parent)
+    os.close(fd)
+    try:
+        make(tmp)
+        os.replace(tmp, final)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return final
 
 
 # --------------------------------------------------------------------------------------------
@@ -288,22 +326,7 @@ def _draw_frame(scene: int, angle: int, t: float, w: int, h: int) -> np.ndarray:
     )
     ball = _ball(sc, t)
     players = _players(sc, t, ball)
-    # project feet and heads, draw far players first
-    n = len(players)
-    feet = np.concatenate([players, np.zeros((n, 1)), np.ones((n, 1))], axis=1)
-    heads = feet.copy()
-    heads[:, 2] = 1.85
-    pf = feet @ p.T
-    ph = heads @ p.T
-    order = np.argsort(-pf[:, 2])
-    for i in order:
-        if pf[i, 2] <= 0.5:
-            continue
-        fx_, fy_ = pf[i, 0] / pf[i, 2], pf[i, 1] / pf[i, 2]
-        hx_, hy_ = ph[i, 0] / ph[i, 2], ph[i, 1] / ph[i, 2]
-        height = abs(fy_ - hy_)
-        if height < 1 or not (-50 < fx_ < w + 50 and -50 < fy_ < h + 200):
-            continue
+    for i, fx_, fy_, hx_, hy_, height in visible_players(p, players, w, h):
         kit = sc.kits[0] if i < 11 else sc.kits[1]
         if i in (0, 11):
             kit = (20, 220, 20) if i == 0 else (180, 0, 180)
@@ -407,18 +430,7 @@ def render_cached(spec: ClipSpec, cache_dir: str | os.PathLike[str]) -> Path:
     """Render ``spec`` into ``cache_dir`` under a name derived from the spec, once."""
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    final = cache_dir / f"clip-{spec.digest()}.mp4"
-    if final.exists() and final.stat().st_size > 0:
-        return final
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".mp4", dir=cache_dir)
-    os.close(fd)
-    try:
-        render(spec, tmp)
-        os.replace(tmp, final)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return final
+    return make_once(cache_dir / f"clip-{spec.digest()}.mp4", lambda tmp: render(spec, tmp))
 
 
 # --------------------------------------------------------------------------------------------

@@ -39,7 +39,6 @@ import hashlib
 import json
 import os
 import subprocess
-import tempfile
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -48,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from footy_testbed.broadcast import MASTER_LENGTH, Source, render_master
-from footy_testbed.clipgen import FFMPEG
+from footy_testbed.clipgen import FFMPEG, make_once
 
 TRANSCODE_VERSION = 1
 FAMILIES = ("crop", "zoom", "scale", "fps", "trim", "bars", "colour", "overlay")
@@ -308,13 +307,12 @@ def _filters(r: Reupload) -> str:
 
 def render(r: Reupload, cache_dir: str | os.PathLike[str]) -> Path:
     """Transcode ``r`` from its source's master into ``cache_dir`` (once; cached by digest)."""
-    cache_dir = Path(cache_dir)
-    final = cache_dir / f"reupload-{r.digest()}.mp4"
-    if final.exists() and final.stat().st_size > 0:
-        return final
     master = render_master(r.source, cache_dir)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".mp4", dir=cache_dir)
-    os.close(fd)
+    return make_once(Path(cache_dir) / f"reupload-{r.digest()}.mp4",
+                     lambda tmp: _transcode(r, master, tmp))  # fmt: skip
+
+
+def _transcode(r: Reupload, master: Path, path: str) -> None:
     br = r.bitrate_kbps
     cmd = [
         FFMPEG, "-hide_banner", "-loglevel", "error", "-y",
@@ -322,17 +320,11 @@ def render(r: Reupload, cache_dir: str | os.PathLike[str]) -> Path:
         "-filter_complex", _filters(r), "-an",
         "-c:v", "libx264", "-preset", "veryfast", "-threads", "1",
         "-b:v", f"{br}k", "-maxrate", f"{int(br * 1.5)}k", "-bufsize", f"{br * 2}k",
-        "-g", str(int(round(r.fps * 2))), "-movflags", "+faststart", "-f", "mp4", tmp,
+        "-g", str(int(round(r.fps * 2))), "-movflags", "+faststart", "-f", "mp4", path,
     ]  # fmt: skip
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"ffmpeg failed for {r}: {proc.stderr.strip()[-500:]}")
-        os.replace(tmp, final)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return final
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"ffmpeg failed for {r}: {proc.stderr.strip()[-500:]}")
 
 
 @dataclass(frozen=True)
