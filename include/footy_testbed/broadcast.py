@@ -37,6 +37,7 @@ from footy_testbed.clipgen import (
     _projection,
     _scene,
     draw_markings,
+    draw_score_bug,
     make_once,
     visible_players,
 )
@@ -193,18 +194,10 @@ def draw_frame(src: Source, t: float, w: int = MASTER_W, h: int = MASTER_H) -> n
 def _score_bug(frame: np.ndarray, src: Source, st: float, minute: int, t_goal: float) -> None:
     """The broadcaster's score bug: the same place and style for every goal of a match."""
     m = _match(src.match)
-    h, w = frame.shape[:2]
-    u = w / 640.0
-    x0, y0, bw, bh = int(18 * u), int(14 * u), int(170 * u), int(22 * u)
-    frame[y0 : y0 + bh, x0 : x0 + bw] = (40, 25, 20)
-    frame[y0 : y0 + bh, x0 : x0 + int(6 * u)] = m.kits[0]
-    frame[y0 : y0 + bh, x0 + bw - int(6 * u) : x0 + bw] = m.kits[1]
-    goals_before = src.goal
-    score = f"{goals_before + (st >= t_goal)}-0"
+    score = f"{src.goal + (st >= t_goal)}-0"  # src.goal goals were scored before this one
     secs = minute * 60 + int(st)
     text = f"{m.teams[0]} {score} {m.teams[1]} {secs // 60:02d}:{secs % 60:02d}"
-    cv2.putText(frame, text, (x0 + int(10 * u), y0 + int(16 * u)), cv2.FONT_HERSHEY_SIMPLEX,
-                0.42 * u, (240, 240, 240), max(1, int(u)), cv2.LINE_AA)  # fmt: skip
+    draw_score_bug(frame, m.kits, text, 6, 10)
 
 
 def render_master(src: Source, cache_dir: str | os.PathLike[str]) -> Path:

@@ -345,25 +345,20 @@ def _draw_frame(scene: int, angle: int, t: float, w: int, h: int) -> np.ndarray:
 
 
 def _scoreboard(frame: np.ndarray, sc: _Scene, t: float) -> None:
-    h, w = frame.shape[:2]
-    u = w / 640.0
-    x0, y0, bw, bh = int(18 * u), int(14 * u), int(170 * u), int(22 * u)
-    frame[y0 : y0 + bh, x0 : x0 + bw] = (40, 25, 20)
-    frame[y0 : y0 + bh, x0 : x0 + int(8 * u)] = sc.kits[0]
-    frame[y0 : y0 + bh, x0 + bw - int(8 * u) : x0 + bw] = sc.kits[1]
     secs = sc.minute * 60 + int(t)
     score = "1-0" if t >= sc.t_goal else "0-0"
-    text = f"HOM {score} AWY {secs // 60:02d}:{secs % 60:02d}"
-    cv2.putText(
-        frame,
-        text,
-        (x0 + int(12 * u), y0 + int(16 * u)),
-        cv2.FONT_HERSHEY_SIMPLEX,
-        0.42 * u,
-        (240, 240, 240),
-        max(1, int(u)),
-        cv2.LINE_AA,
-    )
+    draw_score_bug(frame, sc.kits, f"HOM {score} AWY {secs // 60:02d}:{secs % 60:02d}", 8, 12)
+
+
+def draw_score_bug(frame: np.ndarray, kits, text: str, stripe: int, indent: int) -> None:
+    """A broadcaster's score bug in the top-left corner (sizes in 640-wide pixels)."""
+    u = frame.shape[1] / 640.0
+    x0, y0, bw, bh = int(18 * u), int(14 * u), int(170 * u), int(22 * u)
+    frame[y0 : y0 + bh, x0 : x0 + bw] = (40, 25, 20)
+    frame[y0 : y0 + bh, x0 : x0 + int(stripe * u)] = kits[0]
+    frame[y0 : y0 + bh, x0 + bw - int(stripe * u) : x0 + bw] = kits[1]
+    cv2.putText(frame, text, (x0 + int(indent * u), y0 + int(16 * u)), cv2.FONT_HERSHEY_SIMPLEX,
+                0.42 * u, (240, 240, 240), max(1, int(u)), cv2.LINE_AA)  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------
