@@ -3,15 +3,17 @@
 Matching is not transitive (A~B and B~C do not imply A~C), so single-linkage grouping could
 merge different footage through a chain of look-alikes.
 
+* :func:`cluster` (batch): **complete linkage** by greedy clique partition of the match
+  graph: a clip joins a cluster only if it matches every member (most-connected clips
+  first, so a single missed match isolates one clip instead of splitting a group).
+  Guarantee: every two members of a cluster match directly. Stricter than :func:`assign`,
+  which merges a clip on one match with its keeper: tried as assign() from no keepers, the
+  batch let one false match pull a clip into another goal's cluster (and a mirrored copy
+  into its original's), so the batch keeps the stricter rule.
 * :func:`assign` (incremental, for the pipeline): each new clip is compared with the current
   keepers only. It joins the single best-matching keeper (replacing it if it is a better copy)
   or becomes a keeper itself. Guarantee: a duplicate always matched its keeper directly, and
   two keepers are never merged, even when a new clip matches both.
-* :func:`cluster` (batch, for the CLI and the benchmark): :func:`assign` of every clip with no
-  keepers yet. Clips are taken best copy first, so each cluster's keeper is its best copy and
-  every other member matched that keeper directly (a chain of look-alikes never merges).
-  The members need not match each other: two different crops of one footage both match the
-  uncropped keeper, and a frame-verified match is strict enough to rely on that.
 
 Only cluster clips of one goal: frames of one broadcast look alike across goals.
 """
@@ -41,32 +43,81 @@ def _strength(m: MatchResult) -> tuple[int, float]:
     return (m.run, -m.mean_distance)
 
 
+def pairwise(
+    fps: Mapping[K, Fingerprint], rules: tuple[Rule, ...] = DEFAULT_RULES
+) -> dict[tuple[K, K], MatchResult]:
+    """Match every unordered pair once; keys (a, b) follow the order of ``fps``."""
+    keys = list(fps)
+    out: dict[tuple[K, K], MatchResult] = {}
+    for i, a in enumerate(keys):
+        for b in keys[i + 1 :]:
+            out[(a, b)] = match(fps[a], fps[b], rules)
+    return out
+
+
 def cluster(
     fingerprints: Mapping[K, Fingerprint],
     *,
     rules: tuple[Rule, ...] = DEFAULT_RULES,
     names: Mapping[K, str] | None = None,
 ) -> list[Cluster[K]]:
-    """Clusters, each with its best copy as keeper; largest first."""
-    fps = {k: fingerprints[k] for k in sorted(fingerprints, key=str)}
-    members: dict[K, list[K]] = {}
-    matches: dict[K, dict[K, MatchResult]] = {}
-    for d in assign(fps, {}, rules=rules):
-        if d.action == "keep":
-            members.setdefault(d.key, []).insert(0, d.key)
-            matches.setdefault(d.key, {})
-        else:  # best first, so nothing replaces a keeper: every other clip is a duplicate
-            assert d.action == "duplicate" and d.duplicate_of is not None and d.match is not None
-            members.setdefault(d.duplicate_of, []).append(d.key)
-            matches.setdefault(d.duplicate_of, {})[d.key] = d.match
+    """Complete-linkage clusters, each with its best copy as keeper; largest first."""
+    keys = sorted(fingerprints, key=str)
+    fps = {k: fingerprints[k] for k in keys}
+    pairs = pairwise(fps, rules)
+
+    def m(a: K, b: K) -> MatchResult:
+        return pairs[(a, b)] if (a, b) in pairs else pairs[(b, a)]
+
+    groups = _cliques(keys, {p for p, r in pairs.items() if r.matched}, pairs)
     out: list[Cluster[K]] = []
-    for keeper, group in members.items():
-        ranked = [keeper, *(k for k in rank({k: fps[k] for k in group}) if k != keeper)]
-        out.append(Cluster(keeper=keeper, members=ranked, why=explain({k: fps[k] for k in group},
-                                                                     names),
-                           matches=matches[keeper]))  # fmt: skip
+    for g in groups:
+        members = rank({k: fps[k] for k in g})
+        keeper = members[0]
+        out.append(
+            Cluster(
+                keeper=keeper,
+                members=members,
+                why=explain({k: fps[k] for k in g}, names),
+                matches={k: m(keeper, k) for k in members[1:]},
+            )
+        )
     out.sort(key=lambda c: (-len(c.members), str(c.keeper)))
     return out
+
+
+def _cliques(
+    keys: list[K], edges: set[tuple[K, K]], pairs: Mapping[tuple[K, K], MatchResult]
+) -> list[list[K]]:
+    """Partition ``keys`` into cliques of the match graph, greedily, largest first.
+
+    Seed: the clip with most matches among the remaining clips; grow: add the candidate (a
+    clip matching every member so far) that matches most other candidates, strongest link to
+    the seed breaking ties. One missing match then costs one clip its place, not a split.
+    """
+    nbr: dict[K, set[K]] = {k: set() for k in keys}
+    for a, b in edges:
+        nbr[a].add(b)
+        nbr[b].add(a)
+
+    def link(a: K, b: K) -> tuple[int, float]:
+        r = pairs.get((a, b)) or pairs[(b, a)]
+        return _strength(r)
+
+    remaining = set(keys)
+    order = {k: i for i, k in enumerate(keys)}
+    groups: list[list[K]] = []
+    while remaining:
+        seed = max(remaining, key=lambda k: (len(nbr[k] & remaining), -order[k]))
+        group = [seed]
+        cand = nbr[seed] & remaining
+        while cand:
+            pick = max(cand, key=lambda k: (len(nbr[k] & cand), link(seed, k), -order[k]))
+            group.append(pick)
+            cand = (cand - {pick}) & nbr[pick]
+        groups.append(group)
+        remaining -= set(group)
+    return groups
 
 
 Action = Literal["keep", "duplicate", "replace"]
