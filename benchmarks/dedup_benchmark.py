@@ -119,7 +119,8 @@ def accuracy(split: str, cache: Path, matches: int) -> None:
         groups = cluster({i: fps[i] for i in members})
         where = {k: n for n, g in enumerate(groups) for k in g.members}
         for i, j in itertools.combinations(members, 2):
-            same, dup = where[i] == where[j], clips[i].label == clips[j].label
+            same = where[i] == where[j]
+            dup = reuploads.is_true_duplicate(clips[i].clip, clips[j].clip)
             tp, fp, fn = tp + (same and dup), fp + (same and not dup), fn + (dup and not same)
             if same and not dup:
                 wrong.append(f"{clips[i].label} {clips[i].clip.note!r} ~ "

@@ -225,7 +225,3 @@ def _master(src: Source, path: str) -> None:
     err = proc.stderr.read().decode(errors="replace")
     if proc.wait() != 0:
         raise RuntimeError(f"ffmpeg failed rendering {src}: {err.strip()[-500:]}")
-
-
-def goal_minute(src: Source) -> int:
-    return _scene(src.scene).minute

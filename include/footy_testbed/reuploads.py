@@ -42,11 +42,12 @@ import os
 import subprocess
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from footy.dedup.quality import Quality
 from footy_testbed.broadcast import MASTER_LENGTH, Source, render_master
 from footy_testbed.clipgen import FFMPEG, make_once
 
@@ -128,10 +129,8 @@ class Reupload:
         s = self.border or 1.0
         return w * h * s * s
 
-    def truth_quality(self):
+    def truth_quality(self) -> Quality:
         """Ground truth for the keeper, in the shape ``footy.dedup.quality`` ranks."""
-        from footy.dedup.quality import Quality
-
         fw, fh = self.frame_size()
         px = self.content_pixels()
         side = int(round(px**0.5))
@@ -234,16 +233,10 @@ def match_clips(
         for _ in range(2):
             clips.append(draw_reupload(replay, rng, _draw_families(rng)))
         base = draw_reupload(main, rng, ())
-        clips.append(Reupload(**{**asdict_shallow(base), "mirror": True, "families": ("mirror",),
-                                 "note": "mirrored"}))  # fmt: skip
+        clips.append(replace(base, mirror=True, families=("mirror",), note="mirrored"))
         speed = float(rng.choice([0.5, 1.25]))
-        clips.append(Reupload(**{**asdict_shallow(base), "speed": speed, "families": ("speed",),
-                                 "note": f"{speed}x"}))  # fmt: skip
+        clips.append(replace(base, speed=speed, families=("speed",), note=f"{speed}x"))
     return clips
-
-
-def asdict_shallow(r: Reupload) -> dict:
-    return {f: getattr(r, f) for f in r.__dataclass_fields__}
 
 
 def split_seeds(split: str) -> tuple[int, ...]:

@@ -101,15 +101,14 @@ def match(a: Fingerprint, b: Fingerprint, rules: tuple[Rule, ...] = DEFAULT_RULE
     if a.frames is None or b.frames is None:
         raise FramesNeededError("verifying a match needs the frames of both clips")
     coarse = match_hashes(a.hashes, b.hashes, rules, step=a.step)
-    (mask_a, centre_a, motion_a), (mask_b, centre_b, motion_b) = _derived(a), _derived(b)
-    masks, centres = (mask_a, mask_b), (centre_a, centre_b)
-    proposals = frames_check.candidate_offsets(motion_a, motion_b)
+    view_a, view_b = _view(a), _view(b)
+    proposals = frames_check.candidate_offsets(view_a.motion, view_b.motion)
     hash_offset = int(round(coarse.offset / a.step))
     if all(abs(hash_offset - k) > 2 for k in proposals):
         proposals.append(hash_offset)
     tried: list[frames_check.Verification] = []
     for k in proposals:
-        v = frames_check.verify(a.frames, b.frames, k, masks, centres)
+        v = frames_check.verify(view_a, view_b, k)
         tried.append(v)
         if v.same:
             break
@@ -130,18 +129,16 @@ def match(a: Fingerprint, b: Fingerprint, rules: tuple[Rule, ...] = DEFAULT_RULE
     )
 
 
-_DERIVED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_VIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _derived(fp: Fingerprint) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A fingerprint's moving mask, centre and motion signatures, computed once per object
-    (a clip is compared with many others)."""
-    got = _DERIVED.get(fp)
-    if got is None:
-        centre = frames_check.centre_signature(fp.frames)
-        got = (frames_check.moving_mask(fp.frames), centre, frames_check.motion_signature(centre))
-        _DERIVED[fp] = got
-    return got
+def _view(fp: Fingerprint) -> frames_check.ClipView:
+    """The fingerprint's frames prepared for verification, once per object (a clip is
+    compared with many others)."""
+    view = _VIEWS.get(fp)
+    if view is None:
+        view = _VIEWS[fp] = frames_check.ClipView.of(fp.frames)
+    return view
 
 
 def _closeness(v: frames_check.Verification) -> tuple[int, float]:

@@ -51,11 +51,25 @@ MOTION_WINDOW = 20  # samples (2 s) the motion signatures must agree over
 LOCAL_SEARCH = 3  # samples either side of the offset where a frame's mate is looked for
 MAX_TIME_DRIFT = 4.0  # samples the motion may drift over the checked span (a speed change)
 DRIFT_SEARCH = 12  # samples either side of the offset searched when measuring that drift
-MIN_MOTION = 0.3  # motion signature norm below which a sample says nothing about timing
 MAX_STILL_DIFF = 0.2  # share of the picture that may differ in most pairs (overlays)
 STATIC_STD = 4.0  # grey levels: a pixel this still over the whole clip is an overlay or a bar
 _CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 60, 1e-5)
 _REFINE = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 25, 1e-5)
+
+
+@dataclass(frozen=True, eq=False)
+class ClipView:
+    """What verification needs of one clip, computed once however often it is compared."""
+
+    frames: np.ndarray  # (n, h, w) uint8
+    mask: np.ndarray  # moving_mask(frames)
+    centre: np.ndarray  # centre_signature(frames)
+    motion: np.ndarray  # motion_signature(centre)
+
+    @classmethod
+    def of(cls, frames: np.ndarray) -> ClipView:
+        centre = centre_signature(frames)
+        return cls(frames, moving_mask(frames), centre, motion_signature(centre))
 
 
 @dataclass(frozen=True)
@@ -79,6 +93,11 @@ class Verification:
         if self.same:
             return f"frames agree after registration ({geo}; {self.moving:.2%} differs)"
         return f"frames differ: {self.reason} ({geo})"
+
+
+def _rejected(offset: int, reason: str, **measured) -> Verification:
+    defaults = {"moving": 1.0, "drift": 0.0, "scale": (1, 1), "shift": (0, 0), "pairs": 0}
+    return Verification(False, offset, reason=reason, **{**defaults, **measured})
 
 
 def _blur(frame: np.ndarray, sigma: float) -> np.ndarray:
@@ -156,15 +175,18 @@ def _difference(a: np.ndarray, b: np.ndarray, w: np.ndarray, valid: np.ndarray) 
     return (np.abs(fa - (gain * fb + off)) > DIFF_LEVEL) & valid
 
 
+def _centre_small(frame: np.ndarray) -> np.ndarray:
+    """The centre 70 % of a frame, blurred, at 32x18."""
+    h, w = frame.shape
+    centre = frame[int(h * 0.15) : int(h * 0.85), int(w * 0.15) : int(w * 0.85)]
+    return cv2.resize(cv2.GaussianBlur(centre, (0, 0), 1.5), (32, 18), interpolation=cv2.INTER_AREA)
+
+
 def centre_signature(frames: np.ndarray) -> np.ndarray:
-    """(n, 576) unit vectors: the centre 70 % of each frame, blurred, at 32x18. The centre
-    survives crops, zooms, bars and borders; overlays mostly sit at the edges."""
-    h, w = frames.shape[1:]
-    centre = frames[:, int(h * 0.15) : int(h * 0.85), int(w * 0.15) : int(w * 0.85)]
-    small = np.stack([
-        cv2.resize(cv2.GaussianBlur(f, (0, 0), 1.5), (32, 18), interpolation=cv2.INTER_AREA)
-        for f in centre
-    ]).reshape(len(frames), -1).astype(np.float32)  # fmt: skip
+    """(n, 576) unit vectors: :func:`_centre_small` of each frame. The centre survives crops,
+    zooms, bars and borders; overlays mostly sit at the edges."""
+    small = np.stack([_centre_small(f) for f in frames]).reshape(len(frames), -1)
+    small = small.astype(np.float32)
     small -= small.mean(axis=1, keepdims=True)
     small /= np.linalg.norm(small, axis=1, keepdims=True) + 1e-6
     return small
@@ -231,78 +253,65 @@ def _time_drift(motion: tuple, lo: int, hi: int, offset: int) -> float:
     return float(abs(found[1] - found[0]))
 
 
-def verify(
-    fa: np.ndarray,
-    fb: np.ndarray,
-    offset: int,
-    masks: tuple | None = None,
-    centres: tuple | None = None,
-) -> Verification:
-    """Are frames ``fa`` (n, h, w) and ``fb`` the same footage at ``offset`` samples?
-    ``masks``: each clip's :func:`moving_mask`; ``centres``: each clip's
-    :func:`centre_signature` (both computed here when not given)."""
-    if masks is None:
-        masks = (moving_mask(fa), moving_mask(fb))
-    if centres is None:
-        centres = (centre_signature(fa), centre_signature(fb))
+def verify(a: ClipView, b: ClipView, offset: int) -> Verification:
+    """Are clips ``a`` and ``b`` the same footage at ``offset`` samples?"""
+    fa, fb = a.frames, b.frames
+    masks = (a.mask, b.mask)
     lo, hi = max(0, offset), min(len(fa), len(fb) + offset)
     shape = fa.shape[1:]
     if hi - lo < MIN_OVERLAP:
-        return Verification(False, offset, 1.0, 0.0, (1, 1), (0, 0), 0, "overlap too short")
+        return _rejected(offset, "overlap too short")
     # pairs spread over the overlap, away from its ends (trims, fades); each frame of a is
-    # paired with the closest-looking frame of b within ``LOCAL_SEARCH`` samples of the offset
+    # paired with the closest-moving frame of b within ``LOCAL_SEARCH`` samples of the offset
+    # (by the picture where fewer than MOTION_LAG samples are left to see motion in)
     idx = np.linspace(lo, hi - 1, PAIRS + 2)[1:-1].round().astype(int)
-    # mates by motion (sharp in time) where both clips have MOTION_LAG samples left, else by
-    # the picture
-    motion = (motion_signature(centres[0]), motion_signature(centres[1]))  # cheap from centres
     mate = {}
     for i in idx:
         near = i - offset
         js = np.arange(max(0, near - LOCAL_SEARCH), min(len(fb), near + LOCAL_SEARCH + 1))
-        sig = motion if i < len(fa) - MOTION_LAG and js[-1] < len(fb) - MOTION_LAG else centres
-        mate[int(i)] = int(js[np.argmax(sig[1][js] @ sig[0][i])])
-    time_drift = _time_drift(motion, lo, hi, offset)
+        moves = i < len(fa) - MOTION_LAG and js[-1] < len(fb) - MOTION_LAG
+        sa, sb = (a.motion, b.motion) if moves else (a.centre, b.centre)
+        mate[int(i)] = int(js[np.argmax(sb[js] @ sa[i])])
+    time_drift = _time_drift((a.motion, b.motion), lo, hi, offset)
     if time_drift >= MAX_TIME_DRIFT:
-        why = f"played at another speed ({time_drift:.0f} samples of drift)"
-        return Verification(False, offset, 1.0, 0.0, (1, 1), (0, 0), 0, why)
+        return _rejected(offset, f"played at another speed ({time_drift:.0f} samples of drift)")
     mid = int(idx[len(idx) // 2])
     w0 = register(fa[mid], fb[mate[mid]], masks)
     if w0 is None:
-        return Verification(False, offset, 1.0, 0.0, (1, 1), (0, 0), 0, "no transform fits")
-    ws = []
+        return _rejected(offset, "no transform fits")
+    pairs = []
     for i in idx:
         cc, w = _ecc(_blur(fa[i], 1.0), _blur(fb[mate[int(i)]], 1.0), w0, _REFINE, masks)
-        ws.append(w if cc > 0 and _plausible(w) else None)
-    good = [w for w in ws if w is not None]
-    pairs = [(i, w) for i, w in zip(idx, ws, strict=True) if w is not None]
-    if len(good) < len(idx) // 2 + 1:
-        return Verification(False, offset, 1.0, 0.0, (1, 1), (0, 0), len(good),
-                            "the transform does not hold over time")  # fmt: skip
-    stack = np.stack(good)
+        if cc > 0 and _plausible(w):
+            pairs.append((int(i), w))
+    if len(pairs) < len(idx) // 2 + 1:
+        return _rejected(offset, "the transform does not hold over time", pairs=len(pairs))
+    stack = np.stack([w for _, w in pairs])
     med = np.median(stack, axis=0).astype(np.float32)
     width = float(shape[1])
     scale_dev = np.abs(stack[:, [0, 1], [0, 1]] - med[[0, 1], [0, 1]]).max(axis=1)
     shift_dev = np.abs(stack[:, :, 2] - med[:, 2]).max(axis=1) / width
     inlier = (scale_dev <= MAX_DRIFT_SCALE) & (shift_dev <= MAX_DRIFT_SHIFT)
-    drift = float(np.median(np.maximum(scale_dev, shift_dev)))
-    scale = (float(med[0, 0]), float(med[1, 1]))
-    shift = (float(med[0, 2]) / width, float(med[1, 2]) / float(shape[0]))
+    geometry = {
+        "drift": float(np.median(np.maximum(scale_dev, shift_dev))),
+        "scale": (float(med[0, 0]), float(med[1, 1])),
+        "shift": (float(med[0, 2]) / width, float(med[1, 2]) / float(shape[0])),
+        "pairs": len(pairs),
+    }
     if inlier.sum() < MIN_INLIERS:
-        return Verification(False, offset, 1.0, drift, scale, shift, len(good),
-                            f"the transform drifts over time ({drift:.3f})")  # fmt: skip
-    pairs = [p for p, ok in zip(pairs, inlier, strict=True) if ok]
+        why = f"the transform drifts over time ({geometry['drift']:.3f})"
+        return _rejected(offset, why, **geometry)
+    inliers = [p for p, ok in zip(pairs, inlier, strict=True) if ok]
     # each pair compared under its own refined transform; valid where every pair has picture
-    valid = np.logical_and.reduce([_valid(w, shape) for _, w in pairs])
+    valid = np.logical_and.reduce([_valid(w, shape) for _, w in inliers])
     area = max(1, int(valid.sum()))
     if area < 0.3 * valid.size:
-        return Verification(False, offset, 1.0, drift, scale, shift, len(good),
-                            "too little of the pictures overlaps")  # fmt: skip
-    diffs = np.stack([_difference(fa[i], fb[mate[int(i)]], w, valid) for i, w in pairs])
+        return _rejected(offset, "too little of the pictures overlaps", **geometry)
+    diffs = np.stack([_difference(fa[i], fb[mate[i]], w, valid) for i, w in inliers])
     static = diffs.mean(axis=0) >= STATIC_SHARE
     still = float(static.sum()) / area
     if still > MAX_STILL_DIFF:  # more than overlays can cover: the pictures differ
-        return Verification(False, offset, 1.0, drift, scale, shift, len(good),
-                            f"{still:.0%} of the picture differs throughout")  # fmt: skip
+        return _rejected(offset, f"{still:.0%} of the picture differs throughout", **geometry)
     moving = float(np.median([(d & ~static).sum() / area for d in diffs]))
     agree = _registered_motion(fa, fb, [(int(i), mate[int(i)]) for i in idx], med)
     same = moving <= MAX_MOVING and agree >= MIN_MOTION_AGREEMENT
@@ -312,8 +321,8 @@ def verify(
         reason = f"the pictures move differently (agreement {agree:.2f})"
     else:
         reason = ""
-    return Verification(same, offset, moving, drift, scale, shift, len(good), reason, agree,
-                        time_drift)  # fmt: skip
+    return Verification(same, offset, moving, reason=reason, motion=agree,
+                        time_drift=time_drift, **geometry)  # fmt: skip
 
 
 def _registered_motion(
@@ -328,8 +337,7 @@ def _registered_motion(
         f = frame.astype(np.float32)
         if warp:
             f = cv2.warpAffine(f, w, (wd, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
-        c = f[int(h * 0.15) : int(h * 0.85), int(wd * 0.15) : int(wd * 0.85)]
-        small = cv2.resize(cv2.GaussianBlur(c, (0, 0), 1.5), (32, 18), interpolation=cv2.INTER_AREA)
+        small = _centre_small(f)
         return small.ravel() - small.mean()
 
     cos = []

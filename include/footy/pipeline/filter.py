@@ -4,7 +4,7 @@ For a claimed goal: every newly ``stored`` clip is fingerprinted (the fingerprin
 on the clip as BSON binary with its quality), then compared with the goal's current keepers
 (:func:`footy.dedup.assign`). A match is verified on the frames of both clips, which are
 never stored, so a run with new clips decodes the goal's keepers again (from their objects);
-a run with nothing new decodes nothing. a clip matching no keeper is ``kept``;
+a run with nothing new decodes nothing. A clip matching no keeper is ``kept``;
 a clip matching a keeper is a ``duplicate`` of it (``duplicate_of``, ``duplicate_reason``) and
 its stored object is deleted (Variable ``footy_filter``: ``{"delete_duplicates": false}``
 keeps it); a better copy replaces a worse keeper, which becomes a duplicate of it, and the old
@@ -263,8 +263,7 @@ def _empty_summary(goal: dict[str, Any]) -> dict[str, Any]:
     return {
         "goal_id": goal["_id"], "label": goal.get("label") or goal["_id"],
         "status": goal.get("status"), "kept": [], "reconfirmed": [], "duplicates": [],
-        "replaced": [],
-        "repointed": [], "failed": [], "retry_later": [], "removed": [],
+        "replaced": [], "repointed": [], "failed": [], "retry_later": [], "removed": [],
         "deleted_objects": 0, "delete_errors": [], "completed": False, "stale_claim": False,
     }  # fmt: skip
 
@@ -300,7 +299,7 @@ def filter_goal(
     stored = store.clips_in_state(db, goal_id, store.STORED)
     kept = store.clips_in_state(db, goal_id, store.KEPT)
     # keepers decided by an older dedup method are decided again, like new clips
-    undecided = {v["_id"] for v in kept if (v.get("filter") or {}).get("method") != METHOD_VERSION}
+    undecided = {v["_id"] for v in kept if store.decided_by(v) != METHOD_VERSION}
     if stored or undecided:
         check_readable(storage)
     new = _fingerprints(db, storage, stored, store.STORED, cfg, now, summary)

@@ -65,8 +65,13 @@ def goals_with_filter_work(db: Database, limit: int) -> list[str]:
 
 def undecided_keepers_query(goal_id: str, method: int) -> dict[str, Any]:
     """The goal's keepers whose decision was made by another dedup method than ``method``
-    (``filter.method`` missing: before methods were recorded)."""
+    (``filter.method`` missing: before methods were recorded); :func:`decided_by` per clip."""
     return {"goal_id": goal_id, "state": KEPT, "filter.method": {"$ne": method}}
+
+
+def decided_by(video: dict[str, Any]) -> int | None:
+    """The dedup method that decided a clip's state (None: before methods were recorded)."""
+    return (video.get("filter") or {}).get("method")
 
 
 def goal_has_filter_work(db: Database, goal_id: str, method: int) -> bool:
