@@ -141,9 +141,10 @@ def _view(fp: Fingerprint) -> frames_check.ClipView:
     return view
 
 
-def _closeness(v: frames_check.Verification) -> tuple[int, float]:
-    """Order failed verifications by how far they got (for the explanation)."""
-    return (-v.pairs, v.moving)
+def _closeness(v: frames_check.Verification) -> tuple[bool, int, float]:
+    """Order failed verifications for the explanation: another speed says most (it is a
+    decision, not a near miss), then how far each got."""
+    return (v.time_drift == 0, -v.pairs, v.moving)
 
 
 def match_hashes(

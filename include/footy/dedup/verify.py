@@ -4,16 +4,19 @@ The dHash proposes time offsets; it is blind to what tells two goals of one broa
 (players, ball, score bug) and loses footage that was cropped, zoomed or framed. For each
 proposed offset this module takes a few aligned frame pairs spread over the overlap and:
 
-0. checks the speed: the best offset found in the first and in the last part of the overlap
-   must agree (a slow-motion or sped-up copy drifts), and pairs each frame with the
-   closest-moving frame of the other clip within ``LOCAL_SEARCH`` samples;
-1. registers the second clip's frame onto the first's with an affine transform (OpenCV's ECC
-   on blurred frames, started from a few zooms), and accepts only what a re-upload can do:
-   zoom 0.65-1.55x, a modest change of aspect, no rotation or shear;
-2. refines that transform on every pair. A re-upload applies one transform to the whole
+1. registers the second clip's frame onto the first's in the middle of the overlap with an
+   affine transform (OpenCV's ECC on blurred frames, started from a few zooms), and accepts
+   only what a re-upload can do: zoom 0.65-1.55x, a modest change of aspect, no rotation or
+   shear. The frame is registered onto every sample of the other clip near the proposed
+   one and the best fit is its mate in time: a panning or zooming camera lets a frame a few
+   samples away register almost as well, with a transform that is wrong;
+2. checks the speed on the registered pictures: the mates of samples spread over the
+   overlap lie on a line of slope 1 for one footage at one speed and of another slope for a
+   slowed-down or sped-up copy;
+3. refines that transform on every pair. A re-upload applies one transform to the whole
    clip, so the refined transforms must agree with each other (different footage that looks
    alike at one instant drifts apart over seconds);
-3. compares the registered frames after a gain and offset fit (colour grading): pixels that
+4. compares the registered frames after a gain and offset fit (colour grading): pixels that
    differ by more than ``DIFF_LEVEL`` grey levels. Differences at the same place in most pairs
    are an overlay (logo, caption, watermark) and are ignored; differences that move are
    content: players and a ball where the other clip has none.
@@ -49,8 +52,13 @@ CANDIDATES = 3  # time offsets verified per pair of clips
 MOTION_LAG = 8  # samples (0.8 s) over which the motion signature looks at change
 MOTION_WINDOW = 20  # samples (2 s) the motion signatures must agree over
 LOCAL_SEARCH = 3  # samples either side of the offset where a frame's mate is looked for
-MAX_TIME_DRIFT = 4.0  # samples the motion may drift over the checked span (a speed change)
-DRIFT_SEARCH = 12  # samples either side of the offset searched when measuring that drift
+MATE_SEARCH = 12  # samples either side of a proposed mate tried when registering
+DRIFT_SEARCH = 12  # samples either side of the offset where a registered frame's mate is sought
+MAX_SPEED_CHANGE = 0.1  # |rate - 1| beyond which a copy plays at another speed
+SPEED_RATES = tuple(np.round(np.geomspace(0.4, 2.5, 41), 3))  # rates of b against a tried
+SPEED_POINTS = 16  # samples of a whose mates tell the speed
+SPEED_LAG = 4  # samples over which the change of the pictures is correlated
+SPEED_GAIN = 0.02  # mean correlation another rate must gain over the same speed
 MAX_STILL_DIFF = 0.2  # share of the picture that may differ in most pairs (overlays)
 STATIC_STD = 4.0  # grey levels: a pixel this still over the whole clip is an overlay or a bar
 _CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 60, 1e-5)
@@ -83,7 +91,7 @@ class Verification:
     pairs: int
     reason: str = ""
     motion: float = 0.0  # median agreement of the two clips' motion at the checked pairs
-    time_drift: float = 0.0  # samples the motion drifts over the overlap (a speed change)
+    time_drift: float = 0.0  # samples the mates drift over the checked span (speed rejections)
 
     def why(self) -> str:
         geo = (
@@ -144,6 +152,11 @@ def _ecc(
 
 def register(a: np.ndarray, b: np.ndarray, masks: tuple | None = None) -> np.ndarray | None:
     """Affine W with b(W(x)) ~ a(x), or None when no plausible transform fits."""
+    found = _register(a, b, masks)
+    return None if found is None else found[1]
+
+
+def _register(a: np.ndarray, b: np.ndarray, masks: tuple | None) -> tuple[float, np.ndarray] | None:
     h, w = a.shape
     fa, fb = _blur(a, 1.5), _blur(b, 1.5)
     best: tuple[float, np.ndarray] | None = None
@@ -152,7 +165,33 @@ def register(a: np.ndarray, b: np.ndarray, masks: tuple | None = None) -> np.nda
         cc, m = _ecc(fa, fb, init, _CRITERIA, masks)
         if cc > 0 and _plausible(m) and (best is None or cc > best[0]):
             best = (cc, m)
-    return None if best is None else best[1]
+    return best
+
+
+def _register_in_time(a: ClipView, b: ClipView, i: int, j: int) -> tuple[int, np.ndarray] | None:
+    """Register a's sample ``i`` onto b's sample ``j``, then onto b's neighbours of ``j``
+    (``MATE_SEARCH`` either side), starting from that transform: the best fit is the mate in
+    time. A panning or zooming camera lets a frame a few samples away register almost as
+    well, with a shifted or zoomed transform that would mislead every later check."""
+    masks = (a.mask, b.mask)
+    found = _register(a.frames[i], b.frames[j], masks)
+    if found is None:
+        return None
+    best = (found[0], j, found[1])
+    fa = _blur(a.frames[i], 1.5)
+    tried = {j}
+
+    def around(centre: int, step: int, reach: int) -> None:
+        nonlocal best
+        for k in range(centre - reach, centre + reach + 1, step):
+            if 0 <= k < len(b.frames) and k not in tried:
+                tried.add(k)
+                cc, w = _ecc(fa, _blur(b.frames[k], 1.5), found[1], _REFINE, masks)
+                if cc > best[0] and _plausible(w):
+                    best = (cc, k, w)
+
+    around(j, 1, MATE_SEARCH)  # every sample: the best fit is sharp, one sample wide
+    return best[1], best[2]
 
 
 def _valid(w: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -219,9 +258,7 @@ def _windowed_by_offset(sim: np.ndarray, window: int) -> tuple[np.ndarray, np.nd
     return ks, score
 
 
-def candidate_offsets(
-    motion_a: np.ndarray, motion_b: np.ndarray, n: int = CANDIDATES
-) -> list[int]:
+def candidate_offsets(motion_a: np.ndarray, motion_b: np.ndarray, n: int = CANDIDATES) -> list[int]:
     """The ``n`` best time offsets (samples, at least 6 apart) by motion signature."""
     ks, score = _windowed_by_offset(motion_a @ motion_b.T, MOTION_WINDOW)
     picks: list[int] = []
@@ -233,24 +270,83 @@ def candidate_offsets(
     return picks
 
 
-def _time_drift(motion: tuple, lo: int, hi: int, offset: int) -> float:
-    """How far the best time offset moves between the first and the last part of the overlap:
-    ~0 for one footage at one speed, large for a slowed-down or sped-up copy."""
-    ma, mb = motion
-    span = hi - lo
-    part = max(MOTION_WINDOW + 4, int(span * 0.4))
-    if span < part + MOTION_WINDOW or hi - MOTION_LAG - part <= lo:
-        return 0.0
-    found = []
-    for start in (lo, hi - MOTION_LAG - part):
-        rows = np.arange(start, start + part)
-        ks, score = _windowed_by_offset(ma[rows] @ mb.T, MOTION_WINDOW)
-        ks = ks + start
-        near = np.abs(ks - offset) <= DRIFT_SEARCH
-        if not near.any() or not np.isfinite(score[near]).any():
-            return 0.0
-        found.append(int(ks[near][np.argmax(score[near])]))
-    return float(abs(found[1] - found[0]))
+def _registered_mates(
+    a: ClipView, b: ClipView, idx: np.ndarray, offset: int, w: np.ndarray
+) -> tuple[dict[int, int], float, float]:
+    """Mates and speed from the registered pictures.
+
+    ``SPEED_POINTS`` samples of a, spread over the checked span, are correlated with every
+    nearby sample of b registered by ``w``, by how the pictures change over ``SPEED_LAG``
+    samples (the still pitch and stands cancel out, which makes the correlation sharp in
+    time). A copy at the same speed puts its best mates on a line of slope 1, a copy at
+    another speed on a line of another slope; each slope's best line is scored by its mean
+    correlation, so one noisy sample cannot move it (b's lag is scaled by the slope, so both
+    changes span the same footage). Returns the mates of ``idx`` (each sample's best mate
+    within ``LOCAL_SEARCH`` of the slope-1 line), the best other rate, and how much its
+    line scores above the slope-1 line."""
+    fa, fb = a.frames, b.frames
+    h, wd = fa.shape[1:]
+    lag = SPEED_LAG
+    fallback = {int(i): int(np.clip(i - offset, 0, len(fb) - 1)) for i in idx}
+    points = np.unique(np.concatenate([idx, np.linspace(idx[0], idx[-1], SPEED_POINTS)]).round())
+    points = points[points + lag < len(fa)].astype(int)
+    mid, span = int(idx[len(idx) // 2]), int(idx[-1] - idx[0])
+    rates = [r for r in SPEED_RATES if abs(r - 1.0) > MAX_SPEED_CHANGE]
+    lags = {r: max(1, round(lag * r)) for r in (1.0, *rates)}
+    j_lo = max(0, int(idx[0]) - offset - span - DRIFT_SEARCH)
+    j_hi = min(len(fb), int(idx[-1]) - offset + span + DRIFT_SEARCH + 1 + max(lags.values()))
+    if len(points) < len(idx) or j_hi - j_lo <= max(lags.values()) + len(idx):
+        return fallback, 1.0, -np.inf
+    valid = _valid(w, (h, wd)) & a.mask.astype(bool)
+    if valid.sum() < 0.2 * valid.size:
+        valid = _valid(w, (h, wd))
+
+    def unit(change: np.ndarray) -> np.ndarray:
+        v = change[:, valid]
+        v = v - v.mean(axis=1, keepdims=True)
+        return v / (np.linalg.norm(v, axis=1, keepdims=True) + 1e-6)
+
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    pa = unit(np.stack([_blur(fa[i + lag], 1.5) - _blur(fa[i], 1.5) for i in points]))
+    gb = np.stack([cv2.warpAffine(_blur(fb[j], 1.5), w, (wd, h), flags=flags)
+                   for j in range(j_lo, j_hi)])  # fmt: skip
+    sims: dict[int, np.ndarray] = {}  # by b's lag: (points, samples of b from j_lo)
+
+    def sim_at(lag_b: int) -> np.ndarray:
+        if lag_b not in sims:
+            sims[lag_b] = pa @ unit(gb[lag_b:] - gb[:-lag_b]).T
+        return sims[lag_b]
+
+    rows, rel = np.arange(len(points)), (points - mid).astype(np.float64)
+
+    def line(rate: float) -> tuple[float, int]:
+        """Best mean correlation of a line of this slope, and its sample of b at ``mid``."""
+        sim = sim_at(lags[rate])
+        best = (-np.inf, mid - offset)
+        for c in range(mid - offset - DRIFT_SEARCH, mid - offset + DRIFT_SEARCH + 1):
+            js = np.round(c + rate * rel).astype(int) - j_lo
+            inside = (js >= 0) & (js < sim.shape[1])
+            if inside.mean() < 0.8:
+                continue
+            score = float(sim[rows[inside], js[inside]].mean())
+            if score > best[0]:
+                best = (score, c)
+        return best
+
+    same, c1 = line(1.0)
+    if not np.isfinite(same):
+        return fallback, 1.0, -np.inf
+    other, rate = max(((line(r)[0], r) for r in rates), default=(-np.inf, 1.0))
+    sim = sim_at(lags[1.0])
+    mates = {}
+    for i in idx:
+        k = int(np.searchsorted(points, i))
+        centre = c1 + int(i) - mid - j_lo
+        js = np.arange(max(0, centre - LOCAL_SEARCH), min(sim.shape[1], centre + LOCAL_SEARCH + 1))
+        if k < len(points) and points[k] == i and len(js):
+            centre = int(js[np.argmax(sim[k, js])])
+        mates[int(i)] = int(np.clip(centre + j_lo, 0, len(fb) - 1))
+    return mates, rate, other - same
 
 
 def verify(a: ClipView, b: ClipView, offset: int) -> Verification:
@@ -272,13 +368,21 @@ def verify(a: ClipView, b: ClipView, offset: int) -> Verification:
         moves = i < len(fa) - MOTION_LAG and js[-1] < len(fb) - MOTION_LAG
         sa, sb = (a.motion, b.motion) if moves else (a.centre, b.centre)
         mate[int(i)] = int(js[np.argmax(sb[js] @ sa[i])])
-    time_drift = _time_drift((a.motion, b.motion), lo, hi, offset)
-    if time_drift >= MAX_TIME_DRIFT:
-        return _rejected(offset, f"played at another speed ({time_drift:.0f} samples of drift)")
     mid = int(idx[len(idx) // 2])
-    w0 = register(fa[mid], fb[mate[mid]], masks)
-    if w0 is None:
+    for i in (mid, int(idx[len(idx) // 4]), int(idx[3 * len(idx) // 4])):
+        registered = _register_in_time(a, b, i, mate[i])
+        if registered is not None:
+            break
+    if registered is None:
         return _rejected(offset, "no transform fits")
+    w0 = registered[1]
+    # with the pictures registered, each frame's mate is found far more surely than by the
+    # motion signatures; a copy at another speed shows as mates that drift away from the
+    # offset at a steady rate
+    mate, speed, gain = _registered_mates(a, b, idx, offset, w0)
+    if gain > SPEED_GAIN:
+        why = f"played at another speed ({1 / speed:.2f}x, correlation +{gain:.2f})"
+        return _rejected(offset, why, time_drift=abs(speed - 1.0) * float(idx[-1] - idx[0]))
     pairs = []
     for i in idx:
         cc, w = _ecc(_blur(fa[i], 1.0), _blur(fb[mate[int(i)]], 1.0), w0, _REFINE, masks)
@@ -322,7 +426,7 @@ def verify(a: ClipView, b: ClipView, offset: int) -> Verification:
     else:
         reason = ""
     return Verification(same, offset, moving, reason=reason, motion=agree,
-                        time_drift=time_drift, **geometry)  # fmt: skip
+                        **geometry)  # fmt: skip
 
 
 def _registered_motion(
@@ -350,5 +454,3 @@ def _registered_motion(
         if na > 1e-3 and nb > 1e-3:
             cos.append(float(da @ db) / (na * nb))
     return float(np.median(cos)) if cos else 1.0
-
-
