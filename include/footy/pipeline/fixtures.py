@@ -17,7 +17,7 @@ from footy.store.fixtures import (
     fixture_fields,
     ingest_fixture,
     move_fixture,
-    record_poll,
+    record_polls,
     repair_buckets,
 )
 from footy.store.goals import fixture_goals_done
@@ -84,31 +84,53 @@ def advance(
     db: Database, now: datetime, *, lead: timedelta, settle_polls: int = 3
 ) -> dict[str, list[int]]:
     """Staging -> active before kick-off; active -> completed once over and fully processed."""
-    moved: dict[str, list[int]] = {"repaired": repair_buckets(db), "activated": [],
-                                   "completed": [], "voided": []}
+    moved: dict[str, list[int]] = {
+        "repaired": repair_buckets(db),
+        "activated": [],
+        "completed": [],
+        "voided": [],
+    }
     for doc in db[FIXTURES_STAGING].find({}, {"status": 1, "kickoff": 1}):
         bucket = bucket_for_status(doc["status"])
         if bucket == "void":
-            if move_fixture(db, doc["_id"], FIXTURES_STAGING, FIXTURES_COMPLETED,
-                            {"outcome": "void", "completed_at": now}):
+            if move_fixture(
+                db,
+                doc["_id"],
+                FIXTURES_STAGING,
+                FIXTURES_COMPLETED,
+                {"outcome": "void", "completed_at": now},
+            ):
                 moved["voided"].append(doc["_id"])
         elif bucket != "staging" or _aware(doc["kickoff"]) - lead <= now:
-            if move_fixture(db, doc["_id"], FIXTURES_STAGING, FIXTURES_ACTIVE,
-                            {"activated_at": now}):
+            if move_fixture(
+                db, doc["_id"], FIXTURES_STAGING, FIXTURES_ACTIVE, {"activated_at": now}
+            ):
                 moved["activated"].append(doc["_id"])
 
     for doc in db[FIXTURES_ACTIVE].find({}, {"events": 0}):
         status = doc["status"]
         if bucket_for_status(status) == "void":
             # Postponed/abandoned/...: out of the active set, whatever its goals are doing.
-            if move_fixture(db, doc["_id"], FIXTURES_ACTIVE, FIXTURES_COMPLETED,
-                            {"outcome": "void", "completed_at": now}):
+            if move_fixture(
+                db,
+                doc["_id"],
+                FIXTURES_ACTIVE,
+                FIXTURES_COMPLETED,
+                {"outcome": "void", "completed_at": now},
+            ):
                 moved["voided"].append(doc["_id"])
-        elif status in FINISHED and _settled(doc, settle_polls) and fixture_goals_done(
-            db, doc["_id"]
+        elif (
+            status in FINISHED
+            and _settled(doc, settle_polls)
+            and fixture_goals_done(db, doc["_id"])
         ):
-            if move_fixture(db, doc["_id"], FIXTURES_ACTIVE, FIXTURES_COMPLETED,
-                            {"outcome": "finished", "completed_at": now}):
+            if move_fixture(
+                db,
+                doc["_id"],
+                FIXTURES_ACTIVE,
+                FIXTURES_COMPLETED,
+                {"outcome": "finished", "completed_at": now},
+            ):
                 moved["completed"].append(doc["_id"])
     return moved
 
@@ -128,73 +150,129 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def monitor(
-    db: Database, client: ApiFootballClient, poll_id: str, now: datetime
-) -> dict[str, Any]:
+FINISHED_POLLS_CAP = 20  # polls_since_finished stops counting here (settling needs fewer)
+
+
+def monitor(db: Database, client: ApiFootballClient, poll_id: str, now: datetime) -> dict[str, Any]:
     """One batched poll of every active fixture. One fixture's bad data never fails the rest.
 
+    Every active fixture is read in one query; only fixtures whose stored state the poll
+    changes are written, in one unordered bulk write (each update conditioned on the poll
+    sequence it was computed from). A poll in which nothing happened writes nothing.
     An API-level failure (auth, rate limit, timeout) raises before anything is written.
     """
-    active = {d["_id"]: d for d in db[FIXTURES_ACTIVE].find({}, {"events": 0})}
+    active = {d["_id"]: d for d in db[FIXTURES_ACTIVE].find({})}
     if not active:
-        return {"polled": 0, "changed": [], "errors": []}
+        return {"polled": 0, "changed": [], "errors": [], "writes": 0}
     batch = client.fixtures_by_ids(sorted(active))
     errors = [{"fixture": key, **error_record(exc)} for key, exc in batch.errors]
-    changed: list[int] = []
+    updates: dict[int, tuple[int, dict[str, Any], bool]] = {}
     for fixture in batch.fixtures:
         doc = active.get(fixture.id)
         if doc is None:
             continue
         try:
-            if _apply_fixture_poll(db, doc, fixture, poll_id, now):
-                changed.append(fixture.id)
+            planned = _plan_fixture_poll(doc, fixture, poll_id, now)
         except Exception as exc:  # noqa: BLE001 - isolate one fixture's failure from the poll
             errors.append({"fixture": fixture.id, **error_record(exc)})
-    missing = sorted(set(active) - {f.id for f in batch.fixtures}
-                     - {e["fixture"] for e in errors})
+            continue
+        if planned is not None:
+            updates[fixture.id] = planned
+    stored, write_errors = record_polls(db, updates, now=now)
+    errors += write_errors
+    changed = sorted(f for f in stored if updates[f][2])
+    lost = sorted(set(updates) - set(stored) - {e["fixture"] for e in write_errors})
+    missing = sorted(set(active) - {f.id for f in batch.fixtures} - {e["fixture"] for e in errors})
     for err in errors:
         log.error("fixture %s not updated: %s: %s", err["fixture"], err["type"], err["message"])
+    if lost:
+        log.warning("fixtures %s: a concurrent poll stored first; this poll is dropped", lost)
     if missing:
         log.warning("fixtures absent from the API response: %s", missing)
-    return {"polled": len(batch.fixtures), "changed": changed, "errors": errors,
-            "missing": missing}
+    log.info(
+        "poll %s: %d fixtures, %d written, %d unchanged",
+        poll_id,
+        len(batch.fixtures),
+        len(stored),
+        len(batch.fixtures) - len(updates) - len(errors),
+    )
+    return {
+        "polled": len(batch.fixtures),
+        "changed": changed,
+        "errors": errors,
+        "missing": missing,
+        "writes": len(stored),
+    }
 
 
-def _apply_fixture_poll(
-    db: Database, doc: dict[str, Any], fixture: Any, poll_id: str, now: datetime
-) -> bool:
-    observed = goal_events(fixture)  # raises PayloadError before anything is written
+def _plan_fixture_poll(
+    doc: dict[str, Any], fixture: Any, poll_id: str, now: datetime
+) -> tuple[int, dict[str, Any], bool] | None:
+    """(poll sequence read, fields to set, goal changes?) for one fixture, or None when the
+    poll changes nothing stored. Raises PayloadError before anything is written."""
+    observed = goal_events(fixture)
     known = {gid: GoalTrack.from_record(rec) for gid, rec in doc.get("debounce", {}).items()}
     poll = doc.get("poll", {})
+    # a poll that is not written leaves poll.at at the last written one: an earlier bound
+    # for a new goal's first_seen_after, never a later one
     outcome = apply_poll(known, observed, poll_id, previous_poll_at=poll.get("at") or now)
     if totals_disagree(fixture):
-        log.info("fixture %s: score totals disagree with goal events (lagging totals)",
-                 fixture.id)
+        log.info("fixture %s: score totals disagree with goal events (lagging totals)", fixture.id)
     finished_polls = poll.get("polls_since_finished", 0)
+    repeat = poll.get("last_id") == poll_id
+    if fixture.status_short not in FINISHED:
+        finished_polls = 0
+    elif not repeat:
+        finished_polls = min(finished_polls + 1, FINISHED_POLLS_CAP)
     fields = {
         **fixture_fields(fixture),
         "events": [_event_record(e) for e in fixture.events or ()],
         "debounce": {gid: t.to_record() for gid, t in outcome.tracks.items()},
         "held_goals": [
-            {"team_id": h.team_id, "team_name": h.team_name, "minute": h.minute,
-             "kind": h.kind, "reason": "scorer not known yet"}
+            {
+                "team_id": h.team_id,
+                "team_name": h.team_name,
+                "minute": h.minute,
+                "kind": h.kind,
+                "reason": "scorer not known yet",
+            }
             for h in outcome.held
         ],
-        "poll.last_id": poll_id,
-        "poll.polls_since_finished": (
-            finished_polls + (0 if outcome.duplicate_poll else 1)
-            if fixture.status_short in FINISHED else 0
-        ),
+        "poll.polls_since_finished": finished_polls,
     }
-    stored = record_poll(db, fixture.id, poll.get("seq", 0), fields,
-                         goal_changes=outcome.has_goal_changes, now=now)
-    if not stored:
-        log.warning("fixture %s: a concurrent poll stored first; this poll is dropped",
-                    fixture.id)
     if outcome.newly_confirmed or outcome.newly_withdrawn:
-        log.info("fixture %s: confirmed %s, withdrawn %s", fixture.id,
-                 outcome.newly_confirmed, outcome.newly_withdrawn)
-    return stored and outcome.has_goal_changes
+        log.info(
+            "fixture %s: confirmed %s, withdrawn %s",
+            fixture.id,
+            outcome.newly_confirmed,
+            outcome.newly_withdrawn,
+        )
+    if not outcome.has_goal_changes and _unchanged(doc, fields):
+        return None
+    fields["poll.last_id"] = poll_id
+    return poll.get("seq", 0), fields, outcome.has_goal_changes
+
+
+def _unchanged(doc: dict[str, Any], fields: dict[str, Any]) -> bool:
+    """Would setting ``fields`` leave the stored document as it is?"""
+    for key, value in fields.items():
+        stored: Any = doc
+        for part in key.split("."):
+            stored = stored.get(part) if isinstance(stored, dict) else None
+        if _canonical(stored) != _canonical(value):
+            return False
+    return True
+
+
+def _canonical(value: Any) -> Any:
+    """A value as it reads back from MongoDB: naive UTC datetimes, lists for tuples."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    return value
 
 
 def _event_record(event: Any) -> dict[str, Any]:

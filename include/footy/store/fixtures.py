@@ -9,12 +9,14 @@ stale earlier copy. Readers treat the later bucket as the truth.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
+from pymongo import UpdateOne
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from footy.api_football import Fixture
 from footy.store.db import FIXTURES_ACTIVE, FIXTURES_COMPLETED, FIXTURES_STAGING
@@ -110,29 +112,56 @@ def repair_buckets(db: Database) -> list[int]:
     return repaired
 
 
+def record_polls(
+    db: Database, updates: dict[int, tuple[int, dict[str, Any], bool]], *, now: datetime
+) -> tuple[list[int], list[dict[str, Any]]]:
+    """Store one poll's results on active fixtures in one unordered bulk write.
+
+    ``updates`` maps fixture id -> (poll sequence the result was computed from, fields to
+    set, goal changes?). Each update applies only if no other poll stored since (compare
+    and set on ``poll.seq``). Returns the fixtures stored, and an error record per fixture
+    the server refused (the others are stored all the same)."""
+    if not updates:
+        return [], []
+    ids = list(updates)
+    token = uuid.uuid4().hex  # marks this write: which conditional updates applied
+    ops = [UpdateOne(_seq_filter(f, updates[f][0]), _poll_update(*updates[f], now=now,
+                                                                 token=token))
+           for f in ids]  # fmt: skip
+    errors: list[dict[str, Any]] = []
+    try:
+        _bulk(db, ops)
+    except BulkWriteError as exc:
+        for err in exc.details.get("writeErrors", []):
+            fixture = ids[err["index"]]
+            errors.append({"fixture": fixture, "type": "WriteError",
+                           "message": str(err.get("errmsg", err))[:500]})  # fmt: skip
+    stored = db[FIXTURES_ACTIVE].find({"_id": {"$in": ids}, "poll.token": token}, {"_id": 1})
+    return sorted(d["_id"] for d in stored), errors
+
+
 @retry_when_locked
-def record_poll(
-    db: Database,
-    fixture_id: int,
-    expected_seq: int,
-    fields: dict[str, Any],
-    *,
-    goal_changes: bool,
-    now: datetime,
-) -> bool:
-    """Store one poll's result on an active fixture if no other poll got there first."""
+def _bulk(db: Database, ops: list[UpdateOne]) -> None:
+    db[FIXTURES_ACTIVE].bulk_write(ops, ordered=False)
+
+
+def _seq_filter(fixture_id: int, expected_seq: int) -> dict[str, Any]:
+    if expected_seq:
+        return {"_id": fixture_id, "poll.seq": expected_seq}
+    return {"_id": fixture_id, "poll.seq": {"$exists": False}}
+
+
+def _poll_update(
+    expected_seq: int, fields: dict[str, Any], goal_changes: bool, *, now: datetime, token: str
+) -> dict[str, Any]:
     update: dict[str, Any] = {
-        "$set": {**fields, "poll.seq": expected_seq + 1, "poll.at": now},
+        "$set": {**fields, "poll.seq": expected_seq + 1, "poll.at": now, "poll.token": token}
     }
     if goal_changes:
         update["$set"]["goal_changes.pending"] = True
         update["$set"]["goal_changes.at"] = now
         update["$inc"] = {"goal_changes.seq": 1}
-    seq_filter: dict[str, Any] = (
-        {"poll.seq": expected_seq} if expected_seq else {"poll.seq": {"$exists": False}}
-    )
-    result = db[FIXTURES_ACTIVE].update_one({"_id": fixture_id, **seq_filter}, update)
-    return result.matched_count == 1
+    return update
 
 
 def fixtures_with_goal_changes(db: Database) -> list[int]:

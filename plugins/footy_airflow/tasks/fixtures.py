@@ -52,8 +52,8 @@ def advance_buckets() -> dict[str, list[int]]:
 def poll_active_fixtures(run_id: str | None = None) -> list[int]:
     """One batched API poll of all active fixtures; returns those whose goals changed."""
     summary = fixture_stage.monitor(footy_db(), api_football_client(), run_id or "", _now())
-    log.info("polled %d fixture(s); goal changes in %s; %d error(s)", summary["polled"],
-             summary["changed"], len(summary["errors"]))
+    log.info("polled %d fixture(s), %d written; goal changes in %s; %d error(s)",
+             summary["polled"], summary["writes"], summary["changed"], len(summary["errors"]))
     return summary["changed"]
 
 

@@ -15,6 +15,7 @@ from footy.pipeline.fixtures import Tracking, advance, ingest, monitor
 from footy.pipeline.goals import process_fixture_goals, process_manual_goals
 from footy.standin.server import start_in_thread
 from footy.store import FIXTURES_ACTIVE, FIXTURES_COMPLETED, FIXTURES_STAGING, GOALS
+from footy.store.fixtures import record_polls
 
 pytestmark = pytest.mark.integration
 
@@ -45,8 +46,15 @@ def standin():
 
 @pytest.fixture
 def client(standin):
-    return ApiFootballClient(standin.url, "test-key", timeout=(2, 5), max_attempts=2,
-                             backoff_initial=0.05, backoff_max=0.2, max_total_wait=2)
+    return ApiFootballClient(
+        standin.url,
+        "test-key",
+        timeout=(2, 5),
+        max_attempts=2,
+        backoff_initial=0.05,
+        backoff_max=0.2,
+        max_total_wait=2,
+    )
 
 
 def _at(standin, t: float) -> datetime:
@@ -183,10 +191,41 @@ def test_one_malformed_fixture_does_not_fail_the_poll(db, standin, client):
 
 def test_manual_goal_events_are_confirmed_without_debounce(db, standin, client):
     ingest(db, client, BASE.date().isoformat(), TRACKING, _at(standin, 0))
-    events = [{"time": {"elapsed": 23, "extra": None},
-               "team": {"id": 50, "name": "Manchester City"},
-               "player": {"id": 1100, "name": "E. Haaland"}, "assist": {"id": None, "name": None},
-               "type": "Goal", "detail": "Normal Goal", "comments": None}]
+    events = [
+        {
+            "time": {"elapsed": 23, "extra": None},
+            "team": {"id": 50, "name": "Manchester City"},
+            "player": {"id": 1100, "name": "E. Haaland"},
+            "assist": {"id": None, "name": None},
+            "type": "Goal",
+            "detail": "Normal Goal",
+            "comments": None,
+        }
+    ]
     result = process_manual_goals(db, 2001, events, _at(standin, 0))
     assert result["new_goals"] == ["2001_50_1100_normal_1"]
     assert process_manual_goals(db, 2001, events, _at(standin, 0))["new_goals"] == []
+
+
+def test_a_poll_that_sees_nothing_new_writes_nothing(db, standin, client):
+    replay(db, standin, client, until=60)
+    now = _at(standin, 60)  # the stand-in's clock stands still: every poll sees the same
+    writes = [monitor(db, client, f"still-{n}", now)["writes"] for n in range(25)]
+    assert writes[0] > 0  # pending goals' debounce counts on
+    assert writes[-1] == 0, writes
+    before = snapshot(db)
+    summary = monitor(db, client, "still-again", now)
+    assert summary["polled"] > 0 and summary["writes"] == 0
+    assert snapshot(db) == before
+
+
+def test_a_concurrent_poll_that_stored_first_wins(db, standin, client):
+    replay(db, standin, client, until=30)
+    now = _at(standin, 31)
+    fixture = db[FIXTURES_ACTIVE].find_one({}, sort=[("_id", 1)])
+    seq = fixture["poll"]["seq"]
+    # another poll stores between this poll's read and its write
+    db[FIXTURES_ACTIVE].update_one({"_id": fixture["_id"]}, {"$inc": {"poll.seq": 1}})
+    stored, errors = record_polls(db, {fixture["_id"]: (seq, {"status": "XX"}, False)}, now=now)
+    assert stored == [] and errors == []
+    assert db[FIXTURES_ACTIVE].find_one({"_id": fixture["_id"]})["status"] != "XX"
