@@ -150,6 +150,7 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+MATCH_CLOCK = ("elapsed", "extra")  # fixture fields that change every minute of play
 FINISHED_POLLS_CAP = 20  # polls_since_finished stops counting here (settling needs fewer)
 
 
@@ -254,11 +255,18 @@ def _plan_fixture_poll(
 
 
 def _unchanged(doc: dict[str, Any], fields: dict[str, Any]) -> bool:
-    """Would setting ``fields`` leave the stored document as it is?"""
+    """Would setting ``fields`` leave the stored document as it is, but for the minute?
+
+    The clock of a live match (``fixture.elapsed``/``extra``) moves on every poll; on its own
+    it is not worth a write (nothing reads it between changes), so a live fixture is written
+    when its status, score, events or goal tracking change."""
     for key, value in fields.items():
         stored: Any = doc
         for part in key.split("."):
             stored = stored.get(part) if isinstance(stored, dict) else None
+        if key == "fixture" and isinstance(stored, dict) and isinstance(value, dict):
+            stored = {k: v for k, v in stored.items() if k not in MATCH_CLOCK}
+            value = {k: v for k, v in value.items() if k not in MATCH_CLOCK}
         if _canonical(stored) != _canonical(value):
             return False
     return True
