@@ -33,11 +33,8 @@ from footy.storage import LocalClipStorage
 from footy.store import GOALS, VIDEOS, connect
 from footy.store.report import goal_summaries
 
-STAGES = {
-    "discover": "twitter_scraped",
-    "download": "videos_downloaded",
-    "filter": "videos_filtered",
-}
+STAGES = {"discover": "twitter_scraped", "download": "videos_downloaded",
+          "filter": "videos_filtered"}
 
 
 def surname(i: int) -> str:
@@ -64,54 +61,33 @@ def scenario(matches: int, goals_per_match: int, seed: int = 7) -> dict:
         for g, minute in enumerate(minutes):
             t = kickoff + minute * minute_s + (15 if minute > 45 else 0)  # 15 s half-time
             player = 10_000 + m * 100 + g
-            events.append(
-                {
-                    "key": f"m{m}-g{g}",
-                    "t": round(t, 1),
-                    "elapsed": minute,
-                    "extra": None,
-                    "team": "home" if g % 2 == 0 else "away",
-                    "player": {"id": player, "name": f"{chr(65 + g)}. {surname(player)}"},
-                    "assist": {"id": None, "name": None},
-                    "type": "Goal",
-                    "detail": "Normal Goal",
-                    "comments": None,
-                    "clips": [
-                        {
-                            "id": str(1_900_000_000_000_000_000 + m * 1000 + g * 10 + 1),
-                            "after": 5,
-                            "text": f"{surname(player)} scores",
-                            # a scene of its own: different goals never share a clip
-                            "video": {"scene": 100 + m * goals_per_match + g, "duration": 6.0},
-                        }
-                    ],
-                }
-            )
-        fixtures.append(
-            {
-                "id": 9000 + m,
-                "kickoff": kickoff,
-                "minute_seconds": minute_s,
-                "totals_lag": 5,
-                "league": {"id": 39, "name": "Premier League", "season": 2025, "round": "Load"},
-                "home": {"id": 500 + 2 * m, "name": f"Home FC {m:02d}"},
-                "away": {"id": 501 + 2 * m, "name": f"Away FC {m:02d}"},
-                "timeline": [
-                    {"t": 0, "status": "NS"},
-                    {"t": kickoff, "status": "1H"},
-                    {"t": kickoff + 45 * minute_s, "status": "HT"},
-                    {"t": kickoff + 45 * minute_s + 15, "status": "2H", "elapsed": 46},
-                    {"t": kickoff + 90 * minute_s + 15, "status": "FT"},
-                ],
-                "events": sorted(events, key=lambda e: e["t"]),
-            }
-        )
-    return {
-        "name": "load",
-        "description": f"{matches} matches, {matches * goals_per_match} goals",
-        "settings": {"page_size": 20},
-        "fixtures": fixtures,
-    }
+            events.append({
+                "key": f"m{m}-g{g}", "t": round(t, 1), "elapsed": minute, "extra": None,
+                "team": "home" if g % 2 == 0 else "away",
+                "player": {"id": player, "name": f"{chr(65 + g)}. {surname(player)}"},
+                "assist": {"id": None, "name": None}, "type": "Goal",
+                "detail": "Normal Goal", "comments": None,
+                "clips": [{"id": str(1_900_000_000_000_000_000 + m * 1000 + g * 10 + 1),
+                           "after": 5, "text": f"{surname(player)} scores",
+                           # a scene of its own: different goals never share a clip
+                           "video": {"scene": 100 + m * goals_per_match + g,
+                                     "duration": 6.0}}],
+            })
+        fixtures.append({
+            "id": 9000 + m, "kickoff": kickoff, "minute_seconds": minute_s, "totals_lag": 5,
+            "league": {"id": 39, "name": "Premier League", "season": 2025, "round": "Load"},
+            "home": {"id": 500 + 2 * m, "name": f"Home FC {m:02d}"},
+            "away": {"id": 501 + 2 * m, "name": f"Away FC {m:02d}"},
+            "timeline": [
+                {"t": 0, "status": "NS"}, {"t": kickoff, "status": "1H"},
+                {"t": kickoff + 45 * minute_s, "status": "HT"},
+                {"t": kickoff + 45 * minute_s + 15, "status": "2H", "elapsed": 46},
+                {"t": kickoff + 90 * minute_s + 15, "status": "FT"},
+            ],
+            "events": sorted(events, key=lambda e: e["t"]),
+        })
+    return {"name": "load", "description": f"{matches} matches, {matches * goals_per_match} "
+            "goals", "settings": {"page_size": 20}, "fixtures": fixtures}
 
 
 class MemoryWatch(threading.Thread):
@@ -164,23 +140,14 @@ def main() -> int:
     db_name = f"footy_load_{int(time.time())}"
     env = {
         **dict(os.environ),
-        **embedded_env(
-            ROOT,
-            standin_url="http://127.0.0.1:8299",
-            mongo_uri=mongo_uri,
-            league_ids=[39],
-            season=2025,
-        ),
-        "FOOTY_STATE_DIR": str(work / "state"),
-        "AIRFLOW_HOME": str(work / "airflow"),
-        "FOOTY_MONGO_DB": db_name,
-        "FOOTY_STORAGE_URL": (work / "storage").as_uri(),
-        "FOOTY_AIRFLOW_PORT": "8288",
-        "FOOTY_STANDIN_PORT": "8299",
+        **embedded_env(ROOT, standin_url="http://127.0.0.1:8299", mongo_uri=mongo_uri,
+                       league_ids=[39], season=2025),
+        "FOOTY_STATE_DIR": str(work / "state"), "AIRFLOW_HOME": str(work / "airflow"),
+        "FOOTY_MONGO_DB": db_name, "FOOTY_STORAGE_URL": (work / "storage").as_uri(),
+        "FOOTY_AIRFLOW_PORT": "8288", "FOOTY_STANDIN_PORT": "8299",
         "FOOTY_SCENARIO": str(plan),
         "AIRFLOW_VAR_FOOTY_DISCOVERY": json.dumps(
-            {"attempts": 2, "interval_seconds": 30, "enough_clips": 10}
-        ),
+            {"attempts": 2, "interval_seconds": 30, "enough_clips": 10}),
     }
     stack = LocalStack(env)
     database = LocalStack(dict(os.environ))  # the project's FerretDB, shared, not this run's
@@ -198,11 +165,8 @@ def main() -> int:
         started = time.monotonic()
         while time.monotonic() - started < args.limit_minutes * 60:
             done = db[GOALS].count_documents({"processing_status.completed": True})
-            print(
-                f"[{time.monotonic() - started:5.0f}s] goals {db[GOALS].count_documents({})}"
-                f" completed {done}/{total_goals}",
-                flush=True,
-            )
+            print(f"[{time.monotonic() - started:5.0f}s] goals {db[GOALS].count_documents({})}"
+                  f" completed {done}/{total_goals}", flush=True)
             if done >= total_goals:
                 break
             time.sleep(20)
@@ -218,61 +182,44 @@ def report(db, storage: LocalClipStorage, total_goals: int, memory: MemoryWatch)
     goals = list(db[GOALS].find())
     print(f"\ngoals: {len(goals)} confirmed of {total_goals} in the scenario")
     for stage, flag in STAGES.items():
-        times = sorted(
-            g["processing_status"][f"{stage}_done_at"]
-            for g in goals
-            if g["processing_status"].get(flag) and g["processing_status"].get(f"{stage}_done_at")
-        )
+        times = sorted(g["processing_status"][f"{stage}_done_at"] for g in goals
+                       if g["processing_status"].get(flag) and
+                       g["processing_status"].get(f"{stage}_done_at"))
         if len(times) > 1:
             span = (times[-1] - times[0]).total_seconds() / 60
-            print(
-                f"  {stage:<9} {len(times):>4} goals done, {len(times) / max(span, 1e-9):6.1f}"
-                f" goals/min over {span:.1f} min"
-            )
-    latencies = [
-        g["seconds_to_first_keeper"]
-        for g in goal_summaries(db)
-        if g["seconds_to_first_keeper"] is not None
-    ]
+            print(f"  {stage:<9} {len(times):>4} goals done, {len(times) / max(span, 1e-9):6.1f}"
+                  f" goals/min over {span:.1f} min")
+    latencies = [g["seconds_to_first_keeper"] for g in goal_summaries(db)
+                 if g["seconds_to_first_keeper"] is not None]
     print_quantiles("confirmation -> first keeper", latencies)
     print("where the time goes, per kept clip:")
     by_id = {g["_id"]: g for g in goals}
     hops: dict[str, list[float]] = {}
     for clip in db[VIDEOS].find({"state": "kept"}):
         goal = by_id[clip["goal_id"]]
-        moments = [
-            ("poll before the goal showed", goal.get("first_seen_after")),
-            ("confirmed (debounce)", goal["confirmed_at"]),
-            ("clip found", clip.get("found_at")),
-            ("stored", clip.get("stored_at")),
-            ("kept", clip.get("filter", {}).get("decided_at")),
-        ]
+        moments = [("poll before the goal showed", goal.get("first_seen_after")),
+                   ("confirmed (debounce)", goal["confirmed_at"]),
+                   ("clip found", clip.get("found_at")), ("stored", clip.get("stored_at")),
+                   ("kept", clip.get("filter", {}).get("decided_at"))]
         for (_, start), (name, end) in itertools.pairwise(moments):
             if start and end:
                 hops.setdefault(name, []).append((end - start).total_seconds())
     for name, seconds in hops.items():
         print_quantiles(f"  -> {name}", seconds)
-    print(
-        f"peak memory of the Airflow processes: {memory.peak / 2**20:.0f} MiB PSS "
-        f"(at most {memory.peak_processes} processes at once)"
-    )
+    print(f"peak memory of the Airflow processes: {memory.peak / 2**20:.0f} MiB PSS "
+          f"(at most {memory.peak_processes} processes at once)")
     completed = [g for g in goals if g["processing_status"].get("completed")]
     kept = list(db[VIDEOS].find({"state": "kept"}, {"goal_id": 1, "storage": 1}))
     per_goal = {g["_id"]: 0 for g in goals}
     for v in kept:
         per_goal[v["goal_id"]] = per_goal.get(v["goal_id"], 0) + 1
     objects = storage.list()
-    ok = (
-        len(completed) == len(goals) == total_goals
-        and all(n == 1 for n in per_goal.values())
-        and len(objects) == len(kept)
-    )
-    print(
-        f"exactly once: {len(completed)}/{total_goals} goals completed, "
-        f"{sum(per_goal.values())} keepers ({sum(1 for n in per_goal.values() if n != 1)} "
-        f"goals without exactly one), {len(objects)} stored objects -> "
-        f"{'OK' if ok else 'MISMATCH'}"
-    )
+    ok = (len(completed) == len(goals) == total_goals
+          and all(n == 1 for n in per_goal.values()) and len(objects) == len(kept))
+    print(f"exactly once: {len(completed)}/{total_goals} goals completed, "
+          f"{sum(per_goal.values())} keepers ({sum(1 for n in per_goal.values() if n != 1)} "
+          f"goals without exactly one), {len(objects)} stored objects -> "
+          f"{'OK' if ok else 'MISMATCH'}")
 
 
 def print_quantiles(name: str, seconds: list[float]) -> None:

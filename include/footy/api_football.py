@@ -157,9 +157,8 @@ def _path(where: str, field: str) -> str:
 def _get(obj: Any, key: str, where: str) -> Any:
     """Value at ``key`` of a dict; ``_MISSING`` when absent. ``obj`` must be a dict."""
     if not isinstance(obj, dict):
-        raise PayloadError(
-            where or "<root>", f"is {type(obj).__name__}, expected an object", source=SOURCE
-        )
+        raise PayloadError(where or "<root>", f"is {type(obj).__name__}, expected an object",
+                           source=SOURCE)
     return obj.get(key, _MISSING)
 
 
@@ -243,23 +242,18 @@ def parse_fixture(item: Any, where: str = "") -> Fixture:
     try:
         parsed = datetime.fromisoformat(date)  # type: ignore[arg-type]
     except ValueError:
-        raise PayloadError(
-            _path(fx_where, "date"), f"is {date!r}, not an ISO timestamp", source=SOURCE
-        ) from None
+        raise PayloadError(_path(fx_where, "date"), f"is {date!r}, not an ISO timestamp",
+                           source=SOURCE) from None
     if parsed.tzinfo is None:
-        raise PayloadError(
-            _path(fx_where, "date"), f"is {date!r}, without a UTC offset", source=SOURCE
-        )
+        raise PayloadError(_path(fx_where, "date"), f"is {date!r}, without a UTC offset",
+                           source=SOURCE)
 
     events: tuple[Event, ...] | None = None
     raw_events = _get(item, "events", where)
     if raw_events is not _MISSING and raw_events is not None:
         if not isinstance(raw_events, list):
-            raise PayloadError(
-                _path(where, "events"),
-                f"is {type(raw_events).__name__}, expected a list",
-                source=SOURCE,
-            )
+            raise PayloadError(_path(where, "events"),
+                               f"is {type(raw_events).__name__}, expected a list", source=SOURCE)
         events = tuple(
             parse_event(ev, f"{_path(where, 'events')}[{i}]") for i, ev in enumerate(raw_events)
         )
@@ -312,11 +306,8 @@ def check_envelope(body: Any, endpoint: str = "") -> tuple[list[Any], dict[str, 
     Returns ``(response, paging)``; ``paging`` is ``{"current": c, "total": t}``.
     """
     if not isinstance(body, dict):
-        raise PayloadError(
-            "<body>",
-            f"is {type(body).__name__}, expected an object",
-            source=f"{SOURCE} {endpoint}".strip(),
-        )
+        raise PayloadError("<body>", f"is {type(body).__name__}, expected an object",
+                           source=f"{SOURCE} {endpoint}".strip())
     errors = body.get("errors", _MISSING)
     if errors is _MISSING:
         raise PayloadError("errors", "is missing", source=SOURCE)
@@ -420,7 +411,8 @@ class ApiFootballClient:
         self._sleep = sleep
         self._pause_until = 0.0
         #: Last seen rate-limit headers: {"day_remaining": .., "minute_remaining": ..}.
-        self.rate_limit: dict[str, float | None] = {"day_remaining": None, "minute_remaining": None}
+        self.rate_limit: dict[str, float | None] = {"day_remaining": None,
+                                                    "minute_remaining": None}
         #: Number of HTTP requests sent (all attempts), for logging and tests.
         self.calls = 0
 
@@ -475,7 +467,7 @@ class ApiFootballClient:
                 unique.append(fid)
         out = FixtureBatch([], [])
         for start in range(0, len(unique), MAX_IDS_PER_CALL):
-            chunk = unique[start : start + MAX_IDS_PER_CALL]
+            chunk = unique[start:start + MAX_IDS_PER_CALL]
             body = self._get("/fixtures", {"ids": "-".join(str(i) for i in chunk)})
             response, _ = check_envelope(body, "/fixtures")
             batch = parse_fixtures(response)
@@ -508,20 +500,14 @@ class ApiFootballClient:
             out.fixtures.extend(batch.fixtures)
             out.errors.extend(batch.errors)
             if paging["current"] != page:
-                raise PayloadError(
-                    "paging.current",
-                    f"is {paging['current']}, asked for page {page}",
-                    source=SOURCE,
-                )
+                raise PayloadError("paging.current", f"is {paging['current']}, asked for page "
+                                   f"{page}", source=SOURCE)
             if paging["current"] >= paging["total"]:
                 return out
             page += 1
             if page > MAX_PAGES:
-                raise PayloadError(
-                    "paging.total",
-                    f"is {paging['total']}, more than {MAX_PAGES} pages",
-                    source=SOURCE,
-                )
+                raise PayloadError("paging.total", f"is {paging['total']}, more than "
+                                   f"{MAX_PAGES} pages", source=SOURCE)
 
     def _wait_for(self, state: RetryCallState) -> float:
         """Exponential backoff, at least any Retry-After, within the remaining budget."""
@@ -542,11 +528,7 @@ class ApiFootballClient:
             reraise=True,
             before_sleep=lambda s: log.warning(
                 "API-Football %s %s attempt %d failed (%s); retrying",
-                path,
-                params,
-                s.attempt_number,
-                s.outcome.exception() if s.outcome else "?",
-            ),
+                path, params, s.attempt_number, s.outcome.exception() if s.outcome else "?"),
         )
         return retrying(self._get_once, path, params)
 
@@ -560,9 +542,7 @@ class ApiFootballClient:
         self.calls += 1
         try:
             resp = self.session.get(
-                url,
-                params=params,
-                timeout=self.timeout,
+                url, params=params, timeout=self.timeout,
                 headers={"x-apisports-key": self.api_key, "Accept": "application/json"},
             )
         except requests.Timeout as exc:
@@ -587,9 +567,8 @@ class ApiFootballClient:
         try:
             body = resp.json()
         except ValueError:
-            raise PayloadError(
-                "<body>", f"is not JSON ({resp.text[:80]!r})", source=f"{SOURCE} {path}"
-            ) from None
+            raise PayloadError("<body>", f"is not JSON ({resp.text[:80]!r})",
+                               source=f"{SOURCE} {path}") from None
         if isinstance(body, dict) and isinstance(body.get("errors"), dict):
             keys = {str(k).lower() for k in body["errors"]}
             if "ratelimit" in keys:  # per-minute quota inside a 200: transient, retried
@@ -604,4 +583,5 @@ class ApiFootballClient:
         minute = _header_float(headers, "X-RateLimit-Remaining")
         self.rate_limit = {"day_remaining": day, "minute_remaining": minute}
         if minute is not None and minute <= 0:
-            self._pause_until = time.monotonic() + min(self.rate_limit_pause, self.max_total_wait)
+            self._pause_until = time.monotonic() + min(self.rate_limit_pause,
+                                                       self.max_total_wait)

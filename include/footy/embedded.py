@@ -27,11 +27,9 @@ def embedded_env(
     return {
         "AIRFLOW_CONN_MONGO_DEFAULT": mongo_uri.replace("mongodb://", "mongo://", 1),
         "AIRFLOW_CONN_API_FOOTBALL": json.dumps(
-            {"conn_type": "http", "host": standin_url, "password": "embedded-api-key"}
-        ),
+            {"conn_type": "http", "host": standin_url, "password": "embedded-api-key"}),
         "AIRFLOW_CONN_X_API": json.dumps(
-            {"conn_type": "http", "host": standin_url, "password": "embedded-bearer-token"}
-        ),
+            {"conn_type": "http", "host": standin_url, "password": "embedded-bearer-token"}),
         "FOOTY_STORAGE_URL": (root / ".footy" / "storage").resolve().as_uri(),
         # The clip host is the stand-in on loopback: allowed by configuration, not by code.
         "FOOTY_DOWNLOAD_ALLOWED_HOSTS": "127.0.0.1",
@@ -46,15 +44,10 @@ def embedded_env(
 def real_env(root: Path, *, api_football_key: str, x_bearer_token: str) -> dict[str, str]:
     """The same pipeline against API-Football and X (keys from the user's environment)."""
     return {
-        "AIRFLOW_CONN_API_FOOTBALL": json.dumps(
-            {
-                "conn_type": "http",
-                "host": "https://v3.football.api-sports.io",
-                "password": api_football_key,
-            }
-        ),
-        "AIRFLOW_CONN_X_API": json.dumps(
-            {"conn_type": "http", "host": "https://api.x.com", "password": x_bearer_token}
-        ),
+        "AIRFLOW_CONN_API_FOOTBALL": json.dumps({
+            "conn_type": "http", "host": "https://v3.football.api-sports.io",
+            "password": api_football_key}),
+        "AIRFLOW_CONN_X_API": json.dumps({
+            "conn_type": "http", "host": "https://api.x.com", "password": x_bearer_token}),
         "FOOTY_STORAGE_URL": (root / ".footy" / "storage").resolve().as_uri(),
     }

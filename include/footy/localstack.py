@@ -16,15 +16,8 @@ import requests
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 ROOT = Path(__file__).resolve().parents[2]
-STAGE_DAGS = [
-    "ingest_fixtures",
-    "advance_fixtures",
-    "monitor_fixtures",
-    "process_goals",
-    "scrape_twitter",
-    "download_videos",
-    "filter_videos",
-]
+STAGE_DAGS = ["ingest_fixtures", "advance_fixtures", "monitor_fixtures", "process_goals",
+              "scrape_twitter", "download_videos", "filter_videos"]
 
 
 class StackError(RuntimeError):
@@ -38,9 +31,8 @@ def _is_transient(exc: BaseException) -> bool:
 
 
 class LocalStack:
-    def __init__(
-        self, env: dict[str, str], *, username: str = "admin", password: str = "admin"
-    ) -> None:
+    def __init__(self, env: dict[str, str], *, username: str = "admin",
+                 password: str = "admin") -> None:
         self.env = env
         self.api = f"http://127.0.0.1:{env.get('FOOTY_AIRFLOW_PORT', '8080')}"
         self._login = {"username": username, "password": password}
@@ -58,12 +50,8 @@ class LocalStack:
 
     def stop(self) -> None:
         for name in reversed(self.started):
-            print(
-                self._run(
-                    str(ROOT / "scripts" / "service"), "stop", name, timeout=120, check=False
-                ).strip(),
-                flush=True,
-            )
+            print(self._run(str(ROOT / "scripts" / "service"), "stop", name,
+                            timeout=120, check=False).strip(), flush=True)
         self.started.clear()
 
     def cli(self, *args: str) -> str:
@@ -71,9 +59,8 @@ class LocalStack:
         return self._run(str(ROOT / "scripts" / "airflow"), *args, timeout=180)
 
     def _run(self, *args: str, timeout: float, check: bool = True) -> str:
-        result = subprocess.run(
-            list(args), env=self.env, capture_output=True, text=True, timeout=timeout
-        )
+        result = subprocess.run(list(args), env=self.env, capture_output=True, text=True,
+                                timeout=timeout)
         if check and result.returncode:
             raise StackError(f"{' '.join(args[:3])} failed:\n{result.stdout}\n{result.stderr}")
         return result.stdout
@@ -93,13 +80,8 @@ class LocalStack:
             reply = requests.post(f"{self.api}/auth/token", json=self._login, timeout=10)
             reply.raise_for_status()
             self._token = reply.json()["access_token"]
-        response = requests.request(
-            method,
-            f"{self.api}/api/v2{path}",
-            timeout=30,
-            headers={"Authorization": f"Bearer {self._token}"},
-            **kw,
-        )
+        response = requests.request(method, f"{self.api}/api/v2{path}", timeout=30,
+                                    headers={"Authorization": f"Bearer {self._token}"}, **kw)
         response.raise_for_status()
         return response.json()
 
@@ -124,17 +106,15 @@ class LocalStack:
             self.call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
 
     def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
-        run = self.call(
-            "POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}}
-        )
+        run = self.call("POST", f"/dags/{dag_id}/dagRuns",
+                        json={"logical_date": None, "conf": conf or {}})
         return run["dag_run_id"]
 
     def wait_for_runs(self, runs: dict[str, str], limit: float) -> dict[str, str]:
         deadline, states = time.monotonic() + limit, {}
         while time.monotonic() < deadline:
-            states = {
-                d: self.call("GET", f"/dags/{d}/dagRuns/{r}")["state"] for d, r in runs.items()
-            }
+            states = {d: self.call("GET", f"/dags/{d}/dagRuns/{r}")["state"]
+                      for d, r in runs.items()}
             if all(s in {"success", "failed"} for s in states.values()):
                 return states
             time.sleep(5)

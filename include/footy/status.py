@@ -38,11 +38,11 @@ def render(report: dict) -> str:
     lines += [f"  {stage:<22} {n:>6}" for stage, n in report["goals"].items()]
     lines.append("clips:")
     lines += [f"  {state:<22} {n:>6}" for state, n in sorted(report["clips"].items())] or [
-        "  (none)"
-    ]
+        "  (none)"]
     lines.append(f"stuck claims: {len(report['stuck_claims'])}")
     lines += [
-        f"  {c['stage']:<9} {c['goal_id']} (owner {c['owner']}, expired {c['expired_at']:%H:%M:%S})"
+        f"  {c['stage']:<9} {c['goal_id']} (owner {c['owner']}, "
+        f"expired {c['expired_at']:%H:%M:%S})"
         for c in report["stuck_claims"]
     ]
     errors = report["errors"]
@@ -57,10 +57,8 @@ def render(report: dict) -> str:
 
 def render_goals(summaries: list[dict]) -> str:
     """The per-goal summary the demo ends with."""
-    lines = [
-        f"{'goal':<46} {'status':<10} {'found':>5} {'dups':>4} {'kept':>4}  "
-        f"{'1st keeper':>10}  rejected"
-    ]
+    lines = [f"{'goal':<46} {'status':<10} {'found':>5} {'dups':>4} {'kept':>4}  "
+             f"{'1st keeper':>10}  rejected"]
     for g in summaries:
         first = g["seconds_to_first_keeper"]
         rejected = ", ".join(f"{k} x{n}" for k, n in sorted(g["rejected"].items())) or "-"
@@ -82,13 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     db = connect(args.uri, args.db)
     report = {"goals": goal_summaries(db)} if args.goals else collect(db)
     if args.json:
-        print(
-            json.dumps(
-                report,
-                default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v),
-                indent=2,
-            )
-        )
+        print(json.dumps(report, default=lambda v: v.isoformat() if isinstance(v, datetime)
+                         else str(v), indent=2))
     elif args.goals:
         print(render_goals(report["goals"]))
     else:

@@ -159,11 +159,8 @@ def estimated_goal_time(goal: Mapping[str, Any], now: datetime) -> datetime:
     late (a delayed kick-off, a compressed replay) and polls lag: the debounce confirms a
     goal several polls after it happened.
     """
-    estimates = [
-        _utc(goal[k])
-        for k in ("first_seen_after", "confirmed_at")
-        if isinstance(goal.get(k), datetime)
-    ]
+    estimates = [_utc(goal[k]) for k in ("first_seen_after", "confirmed_at")
+                 if isinstance(goal.get(k), datetime)]
     kickoff, elapsed = goal.get("kickoff"), goal.get("elapsed")
     if isinstance(kickoff, datetime) and isinstance(elapsed, int):
         played = timedelta(minutes=elapsed + int(goal.get("extra") or 0))
@@ -322,7 +319,8 @@ def _attempt(db: Database, source: ClipSource, goal: dict[str, Any], claim: Clai
         return _record_error(db, goal, claim, exc, summary, now, cfg)
     except BaseException as exc:
         # Credentials, a refused request, a bug: every goal would fail alike. Record, raise.
-        mark_stage_failed(db, claim, exc, now=now, fields={f"{SEARCH}.next_at": now + cfg.interval})
+        mark_stage_failed(db, claim, exc, now=now,
+                          fields={f"{SEARCH}.next_at": now + cfg.interval})
         raise
 
     goal_time = query.goal_time
@@ -351,15 +349,9 @@ def _attempt(db: Database, source: ClipSource, goal: dict[str, Any], claim: Clai
     if ended:
         fields[f"{SEARCH}.ended"] = ended
     current = mark_stage_done(db, claim, finished=ended is not None, fields=fields, now=now)
-    log.info(
-        "%s: attempt %d, %d new candidate(s), %d new rejected, %d accepted in all%s",
-        label,
-        attempt,
-        len(new_candidates),
-        len(new_rejected),
-        accepted,
-        f"; window ended ({ended})" if ended else "",
-    )
+    log.info("%s: attempt %d, %d new candidate(s), %d new rejected, %d accepted in all%s",
+             label, attempt, len(new_candidates), len(new_rejected), accepted,
+             f"; window ended ({ended})" if ended else "")
     return {**summary, "status": "searched" if current else "stale",
             "new_candidates": new_candidates, "new_rejected": new_rejected,
             "accepted": accepted, "finished": ended is not None, "ended": ended,
@@ -378,16 +370,7 @@ def _record_error(db: Database, goal: dict[str, Any], claim: Claim, exc: BaseExc
                        f"processing_status.{claim.stage}_done_at": now,
                        f"{SEARCH}.ended": "errors"})  # fmt: skip
     mark_stage_failed(db, claim, exc, fields=fields, now=now)
-    log.warning(
-        "%s: search failed with %s: %s%s",
-        summary["label"],
-        type(exc).__name__,
-        exc,
-        "; giving up on this goal" if give_up else "",
-    )
-    return {
-        **summary,
-        "status": "error",
-        "finished": give_up,
-        "error": {"type": type(exc).__name__, "message": str(exc)},
-    }
+    log.warning("%s: search failed with %s: %s%s", summary["label"], type(exc).__name__, exc,
+                "; giving up on this goal" if give_up else "")
+    return {**summary, "status": "error", "finished": give_up,
+            "error": {"type": type(exc).__name__, "message": str(exc)}}

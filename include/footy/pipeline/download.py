@@ -271,22 +271,12 @@ def _download_clip(
                 extra["download.reject_reasons"] = exc.reasons
             mark_attempt_failed(db, video_id, exc, ended, retry_at=retry_at, extra=extra)
             outcome = "retry" if retry_at else "failed"
-            log.warning(
-                "clip %s %s after attempt %d: %s: %s",
-                video_id,
-                outcome,
-                attempts,
-                type(exc).__name__,
-                exc,
-            )
+            log.warning("clip %s %s after attempt %d: %s: %s", video_id, outcome, attempts,
+                        type(exc).__name__, exc)
             return {"video_id": video_id, "outcome": outcome, "error": type(exc).__name__}
         mark_stored(db, video_id, fields, _later(now))
-        log.info(
-            "clip %s stored at %s (%d bytes)",
-            video_id,
-            fields["storage"]["url"],
-            fields["storage"]["size"],
-        )
+        log.info("clip %s stored at %s (%d bytes)", video_id, fields["storage"]["url"],
+                 fields["storage"]["size"])
         return {"video_id": video_id, "outcome": "stored", "key": fields["storage"]["key"]}
     finally:
         shutil.rmtree(clip_dir, ignore_errors=True)
@@ -326,14 +316,8 @@ def download_goal(
     settings = settings or DownloadSettings.from_env()
     policy = policy or UrlPolicy.from_env()
     goal = db[GOALS].find_one({"_id": goal_id})
-    summary: dict[str, Any] = {
-        "goal_id": goal_id,
-        "label": (goal or {}).get("label") or goal_id,
-        "stored": [],
-        "failed": [],
-        "retry": [],
-        "finished": False,
-    }
+    summary: dict[str, Any] = {"goal_id": goal_id, "label": (goal or {}).get("label") or goal_id,
+                               "stored": [], "failed": [], "retry": [], "finished": False}
     if goal is None or goal.get("status") != CONFIRMED:
         summary["skipped"] = "not a confirmed goal"
         return summary
@@ -347,12 +331,9 @@ def download_goal(
         sweep_orphaned_work_dirs(settings.work_dir)
         candidates = due_candidates(db, goal_id, now)
         leases = _Leases(db, claim, settings)
-        with (
-            _run_dir(settings.work_dir) as run_dir,
-            ThreadPoolExecutor(
-                max_workers=settings.concurrency, thread_name_prefix="footy-dl"
-            ) as pool,
-        ):
+        with _run_dir(settings.work_dir) as run_dir, ThreadPoolExecutor(
+            max_workers=settings.concurrency, thread_name_prefix="footy-dl"
+        ) as pool:
             outcomes = list(pool.map(
                 lambda video: _download_clip(db, goal, video, storage, settings, policy,
                                              leases, owner, Path(run_dir), now),

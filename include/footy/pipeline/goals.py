@@ -35,13 +35,8 @@ def process_fixture_goals(db: Database, fixture_id: int, now: datetime) -> dict[
                 withdrawn.append(goal_id)
     if not clear_goal_changes(db, collection, fixture_id, seen_seq):
         log.info("fixture %s: newer goal changes arrived meanwhile; left pending", fixture_id)
-    return {
-        "fixture_id": fixture_id,
-        "label": doc.get("label"),
-        "new_goals": new,
-        "refreshed_goals": refreshed,
-        "withdrawn_goals": withdrawn,
-    }
+    return {"fixture_id": fixture_id, "label": doc.get("label"), "new_goals": new,
+            "refreshed_goals": refreshed, "withdrawn_goals": withdrawn}
 
 
 def process_manual_goals(
@@ -61,11 +56,5 @@ def process_manual_goals(
         track = GoalTrack.from_observation(obs)
         created = upsert_confirmed_goal(db, track, doc, now)
         (new if created else refreshed).append(obs.goal_id)
-    return {
-        "fixture_id": fixture_id,
-        "label": doc.get("label"),
-        "new_goals": new,
-        "refreshed_goals": refreshed,
-        "withdrawn_goals": [],
-        "held": held,
-    }
+    return {"fixture_id": fixture_id, "label": doc.get("label"), "new_goals": new,
+            "refreshed_goals": refreshed, "withdrawn_goals": [], "held": held}

@@ -32,12 +32,12 @@ from footy.standin.server import (
 MAX_IDS = 20
 ERROR_TEXT = {
     "token": "Error/Missing application key. Go to https://www.api-football.com/documentation-v3"
-    " to learn how to get your API application key.",
+             " to learn how to get your API application key.",
     "rateLimit": "Too many requests. Your rate limit is 10 requests per minute.",
     "plan": "Free plans do not have access to this season, try from 2021 to 2023.",
     "access": "Your account is suspended, check on https://dashboard.api-football.com.",
     "requests": "You have reached the request limit for the day, Go to "
-    "https://dashboard.api-football.com to upgrade your plan.",
+                "https://dashboard.api-football.com to upgrade your plan.",
 }
 DAY_COUNTER = "api_football.day_requests"
 
@@ -58,9 +58,8 @@ def _rate_headers(world: World, remaining_minute: int | None = None) -> dict[str
     }
 
 
-def envelope(
-    req: StandinRequest, response: list[Any], *, errors: Any = None, page: int = 1, total: int = 1
-) -> StandinResponse:
+def envelope(req: StandinRequest, response: list[Any], *, errors: Any = None,
+             page: int = 1, total: int = 1) -> StandinResponse:
     remaining = 0 if req.fault is not None and req.fault.kind == "remaining0" else None
     if req.fault is not None and req.fault.kind == "corrupt" and response:
         _corrupt(response, req.fault)
@@ -124,20 +123,14 @@ def fixtures(req: StandinRequest) -> StandinResponse:
             return refuse(req, "ids", "The Ids field must contain integers separated by '-'.")
         if len(ids) > MAX_IDS:
             return refuse(req, "ids", f"Maximum of {MAX_IDS} ids allowed.")
-        items = [
-            fx.api_item(t, world.base_time, with_events=True)
-            for fid in dict.fromkeys(ids)
-            if (fx := scenario.fixture(fid)) is not None
-        ]
+        items = [fx.api_item(t, world.base_time, with_events=True)
+                 for fid in dict.fromkeys(ids) if (fx := scenario.fixture(fid)) is not None]
         return envelope(req, items)
     if "live" in q:
         from footy.goals import ACTIVE, bucket_for_status
 
-        items = [
-            fx.api_item(t, world.base_time, with_events=True)
-            for fx in scenario.fixtures
-            if bucket_for_status(fx.status_at(t)[0]) == ACTIVE
-        ]
+        items = [fx.api_item(t, world.base_time, with_events=True) for fx in scenario.fixtures
+                 if bucket_for_status(fx.status_at(t)[0]) == ACTIVE]
         return envelope(req, items)
     if "date" not in q:
         return refuse(req, "required", "At least one parameter is required.")
@@ -166,7 +159,7 @@ def fixtures(req: StandinRequest) -> StandinResponse:
     page = _int(q.get("page", "1"))
     if page is None or page < 1:
         return refuse(req, "page", "The Page field must be a positive integer.")
-    chunk = selected[(page - 1) * size : page * size]
+    chunk = selected[(page - 1) * size: page * size]
     items = [fx.api_item(t, world.base_time, with_events=False) for fx in chunk]
     return envelope(req, items, page=page, total=total)
 
@@ -185,19 +178,14 @@ def fixture_events(req: StandinRequest) -> StandinResponse:
 def _errors200(key: str):
     def build(req: StandinRequest, fault: Fault) -> StandinResponse:
         return refuse(req, key, fault.options.get("message"))
-
     return build
 
 
 register("GET", "/fixtures", fixtures)
 register("GET", "/fixtures/events", fixture_events)
-for _kind, _key in (
-    ("errors200_token", "token"),
-    ("errors200_ratelimit", "rateLimit"),
-    ("errors200_plan", "plan"),
-    ("errors200_access", "access"),
-    ("errors200_requests", "requests"),
-):
+for _kind, _key in (("errors200_token", "token"), ("errors200_ratelimit", "rateLimit"),
+                    ("errors200_plan", "plan"), ("errors200_access", "access"),
+                    ("errors200_requests", "requests")):
     register_fault(_kind, _errors200(_key))
 register_fault("remaining0", lambda req, fault: None)
 register_fault("corrupt", lambda req, fault: None)

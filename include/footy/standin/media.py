@@ -75,7 +75,8 @@ def prerender(world: World, workers: int = 2) -> int:
     post appears); otherwise each clip is rendered on its first request. Returns the count."""
     from footy_testbed.clipgen import render_cached  # numpy/OpenCV: only when rendering
 
-    clip_specs = (c.clip_spec() for c in scenario_clips(world) if c.mp4 and c.media_type != "photo")
+    clip_specs = (c.clip_spec() for c in scenario_clips(world)
+                  if c.mp4 and c.media_type != "photo")
     specs = {spec.digest(): spec for spec in clip_specs}
     cache = clip_cache_dir()
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -158,9 +159,8 @@ def _stream(req: StandinRequest, total: int, chunks: Any, pause: float) -> Stand
             if pause > 0 and stopping.wait(pause):
                 return
 
-    return StandinResponse(
-        200, headers={"Accept-Ranges": "bytes"}, content_type=MP4_TYPE, stream=paced(), length=total
-    )
+    return StandinResponse(200, headers={"Accept-Ranges": "bytes"}, content_type=MP4_TYPE,
+                           stream=paced(), length=total)
 
 
 def _chunks(data: bytes, size: int = _CHUNK) -> Any:

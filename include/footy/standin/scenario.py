@@ -70,42 +70,17 @@ from typing import Any
 from footy.errors import ConfigError
 
 STATUS_LONG = {
-    "TBD": "Time To Be Defined",
-    "NS": "Not Started",
-    "1H": "First Half",
-    "HT": "Halftime",
-    "2H": "Second Half",
-    "ET": "Extra Time",
-    "BT": "Break Time",
-    "P": "Penalty In Progress",
-    "SUSP": "Match Suspended",
-    "INT": "Match Interrupted",
-    "FT": "Match Finished",
-    "AET": "Match Finished",
-    "PEN": "Match Finished",
-    "PST": "Match Postponed",
-    "CANC": "Match Cancelled",
-    "ABD": "Match Abandoned",
-    "AWD": "Technical Loss",
-    "WO": "WalkOver",
-    "LIVE": "In Progress",
+    "TBD": "Time To Be Defined", "NS": "Not Started", "1H": "First Half",
+    "HT": "Halftime", "2H": "Second Half", "ET": "Extra Time", "BT": "Break Time",
+    "P": "Penalty In Progress", "SUSP": "Match Suspended", "INT": "Match Interrupted",
+    "FT": "Match Finished", "AET": "Match Finished", "PEN": "Match Finished",
+    "PST": "Match Postponed", "CANC": "Match Cancelled", "ABD": "Match Abandoned",
+    "AWD": "Technical Loss", "WO": "WalkOver", "LIVE": "In Progress",
 }
 # counting statuses: (default start minute, default cap)
 COUNTING = {"1H": (1, 45), "2H": (46, 90), "ET": (91, 120), "LIVE": (1, 90)}
-FIXED_ELAPSED = {
-    "HT": 45,
-    "FT": 90,
-    "BT": 105,
-    "AET": 120,
-    "P": 120,
-    "PEN": 120,
-    "TBD": None,
-    "NS": None,
-    "PST": None,
-    "CANC": None,
-    "AWD": None,
-    "WO": None,
-}
+FIXED_ELAPSED = {"HT": 45, "FT": 90, "BT": 105, "AET": 120, "P": 120, "PEN": 120,
+                 "TBD": None, "NS": None, "PST": None, "CANC": None, "AWD": None, "WO": None}
 KEEP_ELAPSED = {"ABD", "SUSP", "INT"}
 NOT_STARTED = {"TBD", "NS", "PST", "CANC"}
 
@@ -125,11 +100,8 @@ def _need(cond: bool, where: str, problem: str) -> None:
 def _num(obj: dict[str, Any], key: str, where: str, default: Any = ...) -> float:
     value = obj.get(key, default)
     _need(value is not ..., f"{where}.{key}", "is missing")
-    _need(
-        isinstance(value, int | float) and not isinstance(value, bool),
-        f"{where}.{key}",
-        f"is {value!r}, expected a number",
-    )
+    _need(isinstance(value, int | float) and not isinstance(value, bool),
+          f"{where}.{key}", f"is {value!r}, expected a number")
     return float(value)
 
 
@@ -262,9 +234,7 @@ class ScenarioFixture:
         gh, ga, ph, pa = self.totals_at(t)
         item: dict[str, Any] = {
             "fixture": {
-                "id": self.id,
-                "referee": None,
-                "timezone": "UTC",
+                "id": self.id, "referee": None, "timezone": "UTC",
                 "date": kickoff.isoformat(timespec="seconds"),
                 "timestamp": int(kickoff.timestamp()),
                 "periods": {"first": None, "second": None},
@@ -342,13 +312,9 @@ class Scenario:
         _need(len(ids) == len(set(ids)), "fixtures", "have duplicate ids")
         settings = dict(DEFAULT_SETTINGS)
         settings.update(data.get("settings") or {})
-        return cls(
-            name=str(data.get("name", "scenario")),
-            description=str(data.get("description", "")),
-            settings=settings,
-            fixtures=fixtures,
-            raw=data,
-        )
+        return cls(name=str(data.get("name", "scenario")),
+                   description=str(data.get("description", "")),
+                   settings=settings, fixtures=fixtures, raw=data)
 
 
 def _fixture(raw: Any, where: str) -> ScenarioFixture:
@@ -370,16 +336,8 @@ def _fixture(raw: Any, where: str) -> ScenarioFixture:
         status = ph.get("status")
         _need(status in STATUS_LONG, f"{pw}.status", f"is {status!r}, not a status code")
         start, cap = COUNTING.get(status, (FIXED_ELAPSED.get(status), None))
-        timeline.append(
-            Phase(
-                t=t,
-                status=status,
-                elapsed=ph.get("elapsed", start),
-                cap=ph.get("cap", cap),
-                explicit_elapsed="elapsed" in ph,
-                raw=ph,
-            )
-        )
+        timeline.append(Phase(t=t, status=status, elapsed=ph.get("elapsed", start),
+                              cap=ph.get("cap", cap), explicit_elapsed="elapsed" in ph, raw=ph))
     events = []
     keys: set[str] = set()
     for i, ev in enumerate(raw.get("events") or []):
@@ -389,11 +347,8 @@ def _fixture(raw: Any, where: str) -> ScenarioFixture:
         _need(isinstance(ev.get("type"), str), f"{ew}.type", "is missing")
         _need(isinstance(ev.get("elapsed"), int), f"{ew}.elapsed", "is not an int")
         team = ev.get("team")
-        _need(
-            team in ("home", "away") or (isinstance(team, dict) and "id" in team),
-            f"{ew}.team",
-            "must be 'home', 'away' or {id, name}",
-        )
+        _need(team in ("home", "away") or (isinstance(team, dict) and "id" in team),
+              f"{ew}.team", "must be 'home', 'away' or {id, name}")
         changes = []
         for j, ch in enumerate(ev.get("changes") or []):
             _need(isinstance(ch, dict), f"{ew}.changes[{j}]", "is not an object")
@@ -408,20 +363,12 @@ def _fixture(raw: Any, where: str) -> ScenarioFixture:
         keys.add(key)
         data = {k: v for k, v in ev.items() if k not in ("t", "changes", "remove_at")}
         data["key"] = key
-        events.append(
-            ScenarioEvent(key=key, index=i, t=t, data=data, changes=changes, remove_at=remove_at)
-        )
+        events.append(ScenarioEvent(key=key, index=i, t=t, data=data, changes=changes,
+                                    remove_at=remove_at))
     return ScenarioFixture(
-        id=fid,
-        kickoff=_num(raw, "kickoff", where),
-        league=raw["league"],
-        home=raw["home"],
-        away=raw["away"],
-        minute_seconds=_num(raw, "minute_seconds", where, 4),
-        totals_lag=_num(raw, "totals_lag", where, 0),
-        timeline=timeline,
-        events=events,
-        raw=raw,
+        id=fid, kickoff=_num(raw, "kickoff", where), league=raw["league"], home=raw["home"],
+        away=raw["away"], minute_seconds=_num(raw, "minute_seconds", where, 4),
+        totals_lag=_num(raw, "totals_lag", where, 0), timeline=timeline, events=events, raw=raw,
     )
 
 
@@ -460,14 +407,8 @@ class Clock:
     ``run()`` resumes from the current value; ``pause()`` freezes it. Thread-safe.
     """
 
-    def __init__(
-        self,
-        speed: float = 1.0,
-        *,
-        start: float = 0.0,
-        running: bool = True,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, speed: float = 1.0, *, start: float = 0.0, running: bool = True,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         if speed <= 0:
             raise ConfigError(f"speed {speed!r} must be > 0")
         self.speed = float(speed)

@@ -103,9 +103,8 @@ class StandinResponse:
     length: int | None = None
 
     @classmethod
-    def json_body(
-        cls, payload: Any, status: int = 200, headers: dict[str, str] | None = None
-    ) -> StandinResponse:
+    def json_body(cls, payload: Any, status: int = 200,
+                  headers: dict[str, str] | None = None) -> StandinResponse:
         return cls(status=status, body=json.dumps(payload).encode(), headers=dict(headers or {}))
 
 
@@ -130,9 +129,8 @@ def register(method: str, path_prefix: str, handler: Handler) -> None:
     _ROUTES.append(Route(method, path_prefix, handler))
 
 
-def register_fault(
-    kind: str, builder: Callable[[StandinRequest, Fault], StandinResponse | None]
-) -> None:
+def register_fault(kind: str,
+                   builder: Callable[[StandinRequest, Fault], StandinResponse | None]) -> None:
     """Add a fault kind: ``builder`` returns the response to send instead, or None to let the
     route answer (it sees the fault as ``req.fault``)."""
     _FAULT_KINDS[kind] = builder
@@ -189,13 +187,8 @@ class Fault:
 class World:
     """Everything handlers share. Mutations go through ``lock``."""
 
-    def __init__(
-        self,
-        scenario: Scenario,
-        clock: Clock,
-        base_time: datetime,
-        settings: dict[str, Any] | None = None,
-    ) -> None:
+    def __init__(self, scenario: Scenario, clock: Clock, base_time: datetime,
+                 settings: dict[str, Any] | None = None) -> None:
         self.scenario = scenario
         self.clock = clock
         self.base_time = base_time
@@ -214,15 +207,10 @@ class World:
         known = set(_FAULT_KINDS) | {"timeout", "malformed", "reset"}
         if kind not in known and not (kind.isdigit() and len(kind) == 3):
             raise ConfigError(f"unknown fault kind {kind!r}; known: {sorted(known)}")
-        fault = Fault(
-            path=path,
-            kind=kind,
-            count=int(count),
-            prefix=bool(kw.pop("prefix", False)),
-            seconds=float(kw.pop("seconds", 3.0)),
-            retry_after=kw.pop("retry_after", None),
-            options=kw,
-        )
+        fault = Fault(path=path, kind=kind, count=int(count),
+                      prefix=bool(kw.pop("prefix", False)),
+                      seconds=float(kw.pop("seconds", 3.0)),
+                      retry_after=kw.pop("retry_after", None), options=kw)
         with self.lock:
             self.faults.append(fault)
         return fault
@@ -300,9 +288,8 @@ def _faults(req: StandinRequest) -> StandinResponse:
     if req.method == "POST":
         body = dict(req.json or {})
         try:
-            world.add_fault(
-                str(body.pop("path")), str(body.pop("kind")), int(body.pop("count", 1)), **body
-            )
+            world.add_fault(str(body.pop("path")), str(body.pop("kind")),
+                            int(body.pop("count", 1)), **body)
         except (KeyError, ValueError, ConfigError) as exc:
             return StandinResponse.json_body({"error": str(exc)}, 400)
     elif req.method == "DELETE":
@@ -320,13 +307,10 @@ def _requests(req: StandinRequest) -> StandinResponse:
 
 
 def _health(req: StandinRequest) -> StandinResponse:
-    return StandinResponse.json_body(
-        {
-            "ok": True,
-            "scenario": req.world.scenario.name,
-            "routes": [f"{r.method} {r.prefix}" for r in _ROUTES],
-        }
-    )
+    return StandinResponse.json_body({
+        "ok": True, "scenario": req.world.scenario.name,
+        "routes": [f"{r.method} {r.prefix}" for r in _ROUTES],
+    })
 
 
 def _register_control() -> None:
@@ -363,14 +347,10 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             payload = None
         req = StandinRequest(
-            method=self.command,
-            path=parts.path,
+            method=self.command, path=parts.path,
             query={k: v[-1] for k, v in query_all.items()},
             headers={k.lower(): v for k, v in self.headers.items()},
-            json=payload,
-            body=raw,
-            world=world,
-            query_all=query_all,
+            json=payload, body=raw, world=world, query_all=query_all,
         )
         resp: StandinResponse | None = None
         fault = None
@@ -382,8 +362,7 @@ class _Handler(BaseHTTPRequestHandler):
             route = find_route(self.command, parts.path)
             if route is None:
                 resp = StandinResponse.json_body(
-                    {"message": f"no stand-in route for {self.command} {parts.path}"}, 404
-                )
+                    {"message": f"no stand-in route for {self.command} {parts.path}"}, 404)
             else:
                 try:
                     resp = route.handler(req)
@@ -391,16 +370,9 @@ class _Handler(BaseHTTPRequestHandler):
                     log.exception("stand-in handler failed")
                     resp = StandinResponse.json_body({"message": f"stand-in error: {exc}"}, 500)
         if not parts.path.startswith("/_standin/"):
-            world.note_request(
-                {
-                    "method": self.command,
-                    "path": parts.path,
-                    "query": req.query,
-                    "t": world.now(),
-                    "status": resp.status,
-                    "fault": fault.kind if fault else None,
-                }
-            )
+            world.note_request({"method": self.command, "path": parts.path,
+                                "query": req.query, "t": world.now(),
+                                "status": resp.status, "fault": fault.kind if fault else None})
         self._send(resp)
 
     def _send(self, resp: StandinResponse) -> None:
@@ -443,14 +415,9 @@ class StandinServer(ThreadingHTTPServer):
         super().__init__((HOST, port), _Handler)
 
 
-def make_world(
-    scenario: str | dict[str, Any] | Scenario,
-    speed: float = 1.0,
-    *,
-    base_time: datetime | None = None,
-    paused_at: float | None = None,
-    settings: dict[str, Any] | None = None,
-) -> World:
+def make_world(scenario: str | dict[str, Any] | Scenario, speed: float = 1.0, *,
+               base_time: datetime | None = None, paused_at: float | None = None,
+               settings: dict[str, Any] | None = None) -> World:
     clock = Clock(speed)
     if paused_at is not None:
         clock.set(paused_at)
@@ -486,39 +453,30 @@ class StandinHandle:
         self.stop()
 
 
-def start_in_thread(
-    scenario: str | dict[str, Any] | Scenario = "test_matchday",
-    speed: float = 1.0,
-    port: int = 0,
-    *,
-    base_time: datetime | None = None,
-    paused_at: float | None = None,
-    settings: dict[str, Any] | None = None,
-) -> StandinHandle:
+def start_in_thread(scenario: str | dict[str, Any] | Scenario = "test_matchday",
+                    speed: float = 1.0, port: int = 0, *, base_time: datetime | None = None,
+                    paused_at: float | None = None,
+                    settings: dict[str, Any] | None = None) -> StandinHandle:
     """Serve in a daemon thread (tests). ``paused_at`` starts the clock paused at that t."""
     load_route_modules()
-    world = make_world(scenario, speed, base_time=base_time, paused_at=paused_at, settings=settings)
+    world = make_world(scenario, speed, base_time=base_time, paused_at=paused_at,
+                       settings=settings)
     server = StandinServer(world, port)
-    thread = threading.Thread(
-        target=server.serve_forever,
-        kwargs={"poll_interval": 0.05},
-        name="footy-standin",
-        daemon=True,
-    )
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="footy-standin", daemon=True)
     thread.start()
     return StandinHandle(server, thread, world)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m footy standin", description="Loopback stand-in for API-Football, X, clips"
-    )
+    parser = argparse.ArgumentParser(prog="python -m footy standin",
+                                     description="Loopback stand-in for API-Football, X, clips")
     parser.add_argument("--port", type=int, default=8765, help="0 = any free port")
     parser.add_argument("--scenario", default="demo", help="bundled name or JSON path")
-    parser.add_argument("--speed", type=float, default=1.0, help="scenario seconds per real second")
-    parser.add_argument(
-        "--base-time", default=None, help="ISO timestamp of scenario t=0 (default: now, UTC)"
-    )
+    parser.add_argument("--speed", type=float, default=1.0,
+                        help="scenario seconds per real second")
+    parser.add_argument("--base-time", default=None,
+                        help="ISO timestamp of scenario t=0 (default: now, UTC)")
     parser.add_argument("--start", type=float, default=0.0, help="scenario t to start at")
     parser.add_argument("--paused", action="store_true", help="start with the clock paused")
     parser.add_argument("--api-key", default=None, help="expected x-apisports-key")
@@ -543,17 +501,9 @@ def main(argv: list[str] | None = None) -> int:
         world.clock.run()
     server = StandinServer(world, args.port)
     port = server.server_address[1]
-    print(
-        json.dumps(
-            {
-                "port": port,
-                "url": f"http://{HOST}:{port}",
-                "scenario": world.scenario.name,
-                "base_time": world.base_time.isoformat(),
-            }
-        ),
-        flush=True,
-    )
+    print(json.dumps({"port": port, "url": f"http://{HOST}:{port}",
+                      "scenario": world.scenario.name,
+                      "base_time": world.base_time.isoformat()}), flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

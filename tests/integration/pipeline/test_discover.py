@@ -45,18 +45,16 @@ HAALAND_REJECTED = {
 
 @pytest.fixture
 def standin():
-    handle = start_in_thread(
-        "test_matchday", base_time=BASE, paused_at=0, settings={"x_bearer_token": TOKEN}
-    )
+    handle = start_in_thread("test_matchday", base_time=BASE, paused_at=0,
+                             settings={"x_bearer_token": TOKEN})
     yield handle
     handle.stop()
 
 
 @pytest.fixture
 def source(standin):
-    return XApiSource(
-        standin.url, TOKEN, timeout=(1, 1), max_attempts=2, backoff_initial=0.01, backoff_max=0.05
-    )
+    return XApiSource(standin.url, TOKEN, timeout=(1, 1), max_attempts=2,
+                      backoff_initial=0.01, backoff_max=0.05)
 
 
 def _at(standin, t: float) -> datetime:
@@ -66,15 +64,8 @@ def _at(standin, t: float) -> datetime:
 
 def confirm_goals(db, standin, until: float) -> None:
     """The fixture half as the DAGs run it, polled every scenario second up to ``until``."""
-    client = ApiFootballClient(
-        standin.url,
-        "test-key",
-        timeout=(2, 5),
-        max_attempts=2,
-        backoff_initial=0.05,
-        backoff_max=0.2,
-        max_total_wait=2,
-    )
+    client = ApiFootballClient(standin.url, "test-key", timeout=(2, 5), max_attempts=2,
+                               backoff_initial=0.05, backoff_max=0.2, max_total_wait=2)
     ingest(db, client, BASE.date().isoformat(), Tracking([39, 45], [], 2025), _at(standin, 0))
     for t in range(0, int(until) + 1):
         now = _at(standin, t)
@@ -85,9 +76,8 @@ def confirm_goals(db, standin, until: float) -> None:
 
 
 def search(db, standin, source, goal_id, t, owner="test", **kw):
-    return discover_goal(
-        db, source, goal_id, owner=owner, now=_at(standin, t), cfg=kw.pop("cfg", CFG), **kw
-    )
+    return discover_goal(db, source, goal_id, owner=owner, now=_at(standin, t),
+                         cfg=kw.pop("cfg", CFG), **kw)
 
 
 def videos(db, goal_id) -> dict[str, dict]:
@@ -109,17 +99,16 @@ def haaland(db, standin):
     return HAALAND
 
 
-def test_goal_ends_with_exactly_the_expected_candidates_and_rejections(
-    db, standin, source, haaland
-):
+def test_goal_ends_with_exactly_the_expected_candidates_and_rejections(db, standin, source,
+                                                                        haaland):
     first = search(db, standin, source, haaland, 86)
     assert first["status"] == "searched" and first["attempt"] == 1
     stored = videos(db, haaland)
     assert {i for i, v in stored.items() if v["state"] == "candidate"} == HAALAND_ACCEPTED
-    assert {
-        i: v["reject_reasons"] for i, v in stored.items() if v["state"] == "rejected"
-    } == HAALAND_REJECTED
-    assert sorted(first["new_candidates"]) == sorted(f"{haaland}:x:{i}" for i in HAALAND_ACCEPTED)
+    assert {i: v["reject_reasons"] for i, v in stored.items()
+            if v["state"] == "rejected"} == HAALAND_REJECTED
+    assert sorted(first["new_candidates"]) == sorted(
+        f"{haaland}:x:{i}" for i in HAALAND_ACCEPTED)
     best = stored["1900000000000077001"]
     assert best["_id"] == f"{haaland}:x:1900000000000077001"
     assert best["media_url"] == f"{standin.url}/media/1900000000000077001.mp4"
@@ -146,9 +135,8 @@ def test_each_attempt_sees_only_clips_posted_since_the_last(db, standin, source,
     seen = []
     for t in (78, 82, 86):
         result = search(db, standin, source, haaland, t)
-        seen.append(
-            sorted(i.split(":")[-1] for i in result["new_candidates"] + result["new_rejected"])
-        )
+        seen.append(sorted(i.split(":")[-1] for i in
+                           result["new_candidates"] + result["new_rejected"]))
     assert seen == [
         ["1900000000000077001"],
         ["1900000000000079002", "1900000000000081003"],
@@ -158,15 +146,12 @@ def test_each_attempt_sees_only_clips_posted_since_the_last(db, standin, source,
     requests = standin.world.requests_for(SEARCH_PATH)
     assert "since_id" not in requests[0]["query"]
     assert [r["query"].get("since_id") for r in requests[1:]] == [
-        "1900000000000077001",
-        "1900000000000081003",
-    ]
+        "1900000000000077001", "1900000000000081003"]
     assert "190000000000085" not in videos(db, haaland)
 
 
-def test_not_due_goal_is_not_searched_and_enough_clips_ends_the_window(
-    db, standin, source, haaland
-):
+def test_not_due_goal_is_not_searched_and_enough_clips_ends_the_window(db, standin, source,
+                                                                        haaland):
     cfg = DiscoveryConfig(attempts=10, interval=timedelta(seconds=30), enough_clips=3)
     assert search(db, standin, source, haaland, 80, cfg=cfg)["status"] == "searched"
     assert search_status(db, haaland)["search"]["next_at"] == BASE + timedelta(seconds=110)
@@ -186,20 +171,16 @@ def test_own_goal_searches_the_scorer_with_both_teams(db, standin, source):
     assert (goal["team_name"], goal["opponent_name"]) == ("Arsenal", "Manchester City")
     result = search(db, standin, source, OWN_GOAL, 160)
     query = search_status(db, OWN_GOAL)["search"]["last_query"]
-    assert query.startswith('(Dias OR Ruben) (Arsenal OR "Manchester City")'), query
+    assert query.startswith("(Dias OR Ruben) (Arsenal OR \"Manchester City\")"), query
     assert {i.split(":")[-1] for i in result["new_candidates"]} == {
-        "1900000000000156001",
-        "1900000000000158002",
-    }
+        "1900000000000156001", "1900000000000158002"}
 
 
 def test_a_later_goal_by_the_same_scorer_skips_the_earlier_goals_clips(db, standin, source):
     confirm_goals(db, standin, until=190)
     result = search(db, standin, source, PENALTY, 195)
     assert {i.split(":")[-1] for i in result["new_candidates"]} == {
-        "1900000000000189001",
-        "1900000000000191002",
-    }
+        "1900000000000189001", "1900000000000191002"}
     assert set(videos(db, PENALTY)) == {"1900000000000189001", "1900000000000191002"}
 
 
@@ -227,15 +208,11 @@ def test_overlapping_runs_search_a_goal_once(db, standin, source, haaland):
 def test_rerunning_is_idempotent(db, standin, source, haaland):
     for t in (86, 88, 90, 92):
         search(db, standin, source, haaland, t)
-    before = (
-        sorted(db[VIDEOS].find(), key=lambda v: v["_id"]),
-        db[GOALS].find_one({"_id": haaland}),
-    )
+    before = (sorted(db[VIDEOS].find(), key=lambda v: v["_id"]),
+              db[GOALS].find_one({"_id": haaland}))
     assert search(db, standin, source, haaland, 92)["status"] == "skipped"
-    assert (
-        sorted(db[VIDEOS].find(), key=lambda v: v["_id"]),
-        db[GOALS].find_one({"_id": haaland}),
-    ) == before
+    assert (sorted(db[VIDEOS].find(), key=lambda v: v["_id"]),
+            db[GOALS].find_one({"_id": haaland})) == before
     # A forced manual search stores nothing twice and leaves later states alone.
     db[VIDEOS].update_one({"source_id": "1900000000000077001"}, {"$set": {"state": "stored"}})
     db[GOALS].update_one({"_id": haaland}, {"$unset": {"processing_status.search.since_id": ""}})
@@ -255,9 +232,8 @@ def test_rerunning_is_idempotent(db, standin, source, haaland):
         ({"kind": "x_bad_variants"}, "PayloadError"),
     ],
 )
-def test_transient_and_malformed_failures_are_recorded_and_retried(
-    db, standin, source, haaland, fault, error
-):
+def test_transient_and_malformed_failures_are_recorded_and_retried(db, standin, source, haaland,
+                                                                   fault, error):
     search(db, standin, source, haaland, 80)
     before = videos(db, haaland)
     assert set(before) == {"1900000000000077001", "1900000000000079002"}
@@ -308,24 +284,14 @@ def test_rejected_credentials_fail_loudly_and_keep_candidates(db, standin, sourc
 
 
 def test_config_from_variable_is_validated():
-    cfg = DiscoveryConfig.from_dict(
-        {
-            "attempts": 5,
-            "interval_seconds": 30,
-            "enough_clips": 3,
-            "gates": {"min_short_edge": 480},
-            "team_aliases": {"Manchester City": ["Man City"]},
-        }
-    )
-    assert (cfg.attempts, cfg.interval, cfg.gates.min_short_edge) == (5, timedelta(seconds=30), 480)
+    cfg = DiscoveryConfig.from_dict({"attempts": 5, "interval_seconds": 30, "enough_clips": 3,
+                                     "gates": {"min_short_edge": 480},
+                                     "team_aliases": {"Manchester City": ["Man City"]}})
+    assert (cfg.attempts, cfg.interval, cfg.gates.min_short_edge) == (5, timedelta(seconds=30),
+                                                                     480)
     assert cfg.aliases_for("manchester city") == ["Man City"]
-    for bad in (
-        {"attempts": 0},
-        {"attemps": 3},
-        {"gates": {"min_aspect": "wide"}},
-        {"team_aliases": {"City": "Man City"}},
-        {"interval_seconds": True},
-    ):
+    for bad in ({"attempts": 0}, {"attemps": 3}, {"gates": {"min_aspect": "wide"}},
+                {"team_aliases": {"City": "Man City"}}, {"interval_seconds": True}):
         with pytest.raises(Exception) as raised:
             DiscoveryConfig.from_dict(bad)
         assert type(raised.value).__name__ == "ConfigError", bad

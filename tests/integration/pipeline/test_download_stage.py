@@ -91,9 +91,8 @@ def stand_in_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> DownloadSettings:
-    return replace(
-        DownloadSettings.from_env({}), work_dir=tmp_path / "work", socket_timeout=5, retries=1
-    )
+    return replace(DownloadSettings.from_env({}), work_dir=tmp_path / "work", socket_timeout=5,
+                   retries=1)
 
 
 @pytest.fixture(autouse=True)
@@ -426,11 +425,8 @@ def test_a_killed_worker_s_clip_is_downloaded_later_once(
     assert [o.key for o in local.list()] == [video["storage"]["key"]]
     assert list(settings.work_dir.iterdir()) == []  # the dead worker's folder was swept
     # (a handler of an earlier test's "timeout" fault may still log meanwhile: not counted)
-    gets = [
-        str(r["fault"])
-        for r in standin.world.requests[log_start:]
-        if r["path"] == f"/media/{HAALAND}.mp4" and r["fault"] in (None, "media_slow")
-    ]
+    gets = [str(r["fault"]) for r in standin.world.requests[log_start:]
+            if r["path"] == f"/media/{HAALAND}.mp4" and r["fault"] in (None, "media_slow")]
     # the dead worker's probe and cut-off download, then one probe and one download
     assert sorted(gets) == ["None", "None", "media_slow", "media_slow"]
 

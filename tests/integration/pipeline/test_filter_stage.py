@@ -128,10 +128,8 @@ def test_keeps_the_best_copy_of_each_clip_and_a_rerun_changes_nothing(db, storag
     assert (fp.eff_width, fp.eff_height) == (1920, 1080) and len(fp) > 50
     assert v["hd"]["quality"]["eff_width"] == 1920
     # only the keepers' objects remain (duplicates' and the corrupt clip's are deleted)
-    assert {o.key for o in storage.list()} == {
-        v["hd"]["storage"]["key"],
-        v["angle"]["storage"]["key"],
-    }
+    assert {o.key for o in storage.list()} == {v["hd"]["storage"]["key"],
+                                               v["angle"]["storage"]["key"]}
     status = db[GOALS].find_one({"_id": goal})["processing_status"]
     assert status["videos_filtered"] is True and status["completed"] is True
     assert goals_with_work(db, 10) == []
@@ -231,7 +229,9 @@ def test_keeping_duplicate_objects_and_completing_a_goal_without_clips(db, stora
     assert goals_with_work(db, 10) == []
 
 
-def test_identical_bytes_sharing_one_object_are_not_deleted_with_the_duplicate(db, storage, clips):
+def test_identical_bytes_sharing_one_object_are_not_deleted_with_the_duplicate(
+    db, storage, clips
+):
     goal = "2001_50_1100_normal_1"
     seed_goal(db, goal)
     a = store_clip(db, storage, goal, "same", clips["ld"])
@@ -266,16 +266,16 @@ def keep_with_legacy_fingerprint(db, storage, goal_id: str, name: str, path: Pat
     return vid
 
 
-def test_keepers_of_an_older_dedup_method_are_decided_again_after_an_upgrade(db, storage, clips):
+def test_keepers_of_an_older_dedup_method_are_decided_again_after_an_upgrade(
+    db, storage, clips
+):
     goal = "2001_50_1100_normal_9"
     seed_goal(db, goal)
     # The old method kept two copies of one footage apart, and a replay from another camera.
     for name in ("broadcast", "hd", "angle"):
         keep_with_legacy_fingerprint(db, storage, goal, name, clips[name])
-    db[GOALS].update_one(
-        {"_id": goal},
-        {"$set": {"processing_status.videos_filtered": True, "processing_status.completed": True}},
-    )
+    db[GOALS].update_one({"_id": goal}, {"$set": {"processing_status.videos_filtered": True,
+                                                  "processing_status.completed": True}})
     assert goals_with_work(db, 10) == []  # scheduled runs leave finished goals alone...
     assert has_work(db, goal)  # ...a run that names the goal decides it again
 
@@ -290,10 +290,8 @@ def test_keepers_of_an_older_dedup_method_are_decided_again_after_an_upgrade(db,
         fp = Fingerprint.from_bytes(v[name]["fingerprint"])
         assert fp.method == METHOD_VERSION, name
         assert v[name]["filter"]["method"] == METHOD_VERSION, name
-    assert {o.key for o in storage.list()} == {
-        v["hd"]["storage"]["key"],
-        v["angle"]["storage"]["key"],
-    }
+    assert {o.key for o in storage.list()} == {v["hd"]["storage"]["key"],
+                                               v["angle"]["storage"]["key"]}
     # decided once: nothing left to do, and a second run changes nothing
     assert not has_work(db, goal)
     before = snapshot(db, storage)
