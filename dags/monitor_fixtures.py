@@ -5,6 +5,8 @@ Waits (deferred, no worker slot) until there are active fixtures, then polls API
 once for all of them, stores the latest events and applies the goal debounce (a goal is
 confirmed after 3 distinct polls, withdrawn after missing from 3). Fixtures whose goals
 changed are announced on the `footy_fixture_goal_changes` Asset for `process_goals`.
+Only fixtures whose status, score, events or goal tracking changed are written (one bulk
+write; the match clock alone is not a change), so a quiet poll writes nothing.
 
 Cadence: `FOOTY_MONITOR_POLL_SECONDS` (default 60, minimum 10).
 
