@@ -12,6 +12,7 @@ from datetime import datetime
 
 from footy.store import connect
 from footy.store.report import (
+    expired_fixtures,
     fixture_counts,
     goal_counts,
     goal_summaries,
@@ -24,6 +25,7 @@ from footy.store.report import (
 def collect(db) -> dict:
     return {
         "fixtures": fixture_counts(db),
+        "expired_fixtures": expired_fixtures(db),
         "goals": goal_counts(db),
         "clips": video_counts(db),
         "stuck_claims": stuck_claims(db),
@@ -34,6 +36,7 @@ def collect(db) -> dict:
 def render(report: dict) -> str:
     lines = ["fixtures:"]
     lines += [f"  {name:<22} {n:>6}" for name, n in report["fixtures"].items()]
+    lines += [f"  expired: {f['label']}: {f['reason']}" for f in report["expired_fixtures"]]
     lines.append("goals:")
     lines += [f"  {stage:<22} {n:>6}" for stage, n in report["goals"].items()]
     lines.append("clips:")

@@ -25,6 +25,7 @@ from footy.store.goals import fixture_goals_done
 log = logging.getLogger(__name__)
 
 FINISHED = {"FT", "AET", "PEN"}
+MAX_ACTIVE_AGE = timedelta(hours=4)  # kick-off to the latest a fixture may still be active
 
 
 @dataclass
@@ -81,14 +82,22 @@ def ingest(
 
 
 def advance(
-    db: Database, now: datetime, *, lead: timedelta, settle_polls: int = 3
+    db: Database,
+    now: datetime,
+    *,
+    lead: timedelta,
+    settle_polls: int = 3,
+    max_age: timedelta = MAX_ACTIVE_AGE,
 ) -> dict[str, list[int]]:
-    """Staging -> active before kick-off; active -> completed once over and fully processed."""
+    """Staging -> active before kick-off; active -> completed once over and fully processed,
+    or once ``max_age`` after kick-off whatever it is waiting for (outcome ``expired``, with
+    the reason): a scorer's name that never arrives must not keep a fixture polled forever."""
     moved: dict[str, list[int]] = {
         "repaired": repair_buckets(db),
         "activated": [],
         "completed": [],
         "voided": [],
+        "expired": [],
     }
     for doc in db[FIXTURES_STAGING].find({}, {"status": 1, "kickoff": 1}):
         bucket = bucket_for_status(doc["status"])
@@ -109,7 +118,14 @@ def advance(
 
     for doc in db[FIXTURES_ACTIVE].find({}, {"events": 0}):
         status = doc["status"]
-        if bucket_for_status(status) == "void":
+        if _aware(doc["kickoff"]) + max_age <= now:
+            reason = _expiry_reason(doc, max_age)
+            if move_fixture(db, doc["_id"], FIXTURES_ACTIVE, FIXTURES_COMPLETED,
+                            {"outcome": "expired", "completed_reason": reason,
+                             "completed_at": now}):  # fmt: skip
+                log.warning("fixture %s expired: %s", doc["_id"], reason)
+                moved["expired"].append(doc["_id"])
+        elif bucket_for_status(status) == "void":
             # Postponed/abandoned/...: out of the active set, whatever its goals are doing.
             if move_fixture(
                 db,
@@ -133,6 +149,18 @@ def advance(
             ):
                 moved["completed"].append(doc["_id"])
     return moved
+
+
+def _expiry_reason(doc: dict[str, Any], max_age: timedelta) -> str:
+    waiting = []
+    if doc.get("held_goals"):
+        waiting.append(f"{len(doc['held_goals'])} goal(s) without a scorer name")
+    if any(t.get("state") == "pending" for t in doc.get("debounce", {}).values()):
+        waiting.append("goals not yet confirmed")
+    if doc.get("status") not in FINISHED:
+        waiting.append(f"status {doc.get('status')}")
+    detail = "; ".join(waiting) or "goals still processing"
+    return f"still active {max_age} after kick-off ({detail})"
 
 
 def _settled(doc: dict[str, Any], settle_polls: int) -> bool:

@@ -43,6 +43,15 @@ def fixture_counts(db: Database) -> dict[str, int]:
     }
 
 
+def expired_fixtures(db: Database, limit: int = 5) -> list[dict[str, Any]]:
+    """The latest fixtures completed because they stayed active too long, with the reason."""
+    cursor = db[FIXTURES_COMPLETED].find(
+        {"outcome": "expired"}, {"label": 1, "completed_reason": 1, "completed_at": 1}
+    ).sort("completed_at", -1).limit(limit)
+    return [{"fixture": d["_id"], "label": d.get("label", str(d["_id"])),
+             "reason": d.get("completed_reason", "")} for d in cursor]  # fmt: skip
+
+
 def goal_counts(db: Database) -> dict[str, int]:
     return {stage: db[GOALS].count_documents(query) for stage, query in GOAL_STAGES.items()}
 

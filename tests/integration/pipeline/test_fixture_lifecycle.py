@@ -14,6 +14,7 @@ from footy.api_football import ApiFootballClient
 from footy.pipeline.fixtures import Tracking, advance, ingest, monitor
 from footy.pipeline.goals import process_fixture_goals, process_manual_goals
 from footy.standin.server import start_in_thread
+from footy.status import collect, render
 from footy.store import FIXTURES_ACTIVE, FIXTURES_COMPLETED, FIXTURES_STAGING, GOALS
 from footy.store.fixtures import record_polls
 
@@ -229,3 +230,19 @@ def test_a_concurrent_poll_that_stored_first_wins(db, standin, client):
     stored, errors = record_polls(db, {fixture["_id"]: (seq, {"status": "XX"}, False)}, now=now)
     assert stored == [] and errors == []
     assert db[FIXTURES_ACTIVE].find_one({"_id": fixture["_id"]})["status"] != "XX"
+
+
+def test_a_fixture_still_active_long_after_kickoff_expires_with_its_reason(db, standin, client):
+    replay(db, standin, client, until=94)  # 2001 holds a goal whose scorer is not named yet
+    fixture = db[FIXTURES_ACTIVE].find_one({"_id": 2001})
+    assert fixture["held_goals"]
+    kickoff = fixture["kickoff"].replace(tzinfo=UTC)
+    early = advance(db, kickoff + timedelta(hours=3), lead=LEAD, max_age=timedelta(hours=4))
+    assert 2001 not in early["expired"]
+    moved = advance(db, kickoff + timedelta(hours=4), lead=LEAD, max_age=timedelta(hours=4))
+    assert 2001 in moved["expired"]
+    done = db[FIXTURES_COMPLETED].find_one({"_id": 2001})
+    assert done["outcome"] == "expired"
+    assert "without a scorer name" in done["completed_reason"]
+    assert db[FIXTURES_ACTIVE].find_one({"_id": 2001}) is None
+    assert "without a scorer name" in render(collect(db))
