@@ -22,6 +22,9 @@ from footy.api_football import Fixture
 from footy.store.db import FIXTURES_ACTIVE, FIXTURES_COMPLETED, FIXTURES_STAGING
 from footy.store.retry import retry_when_locked
 
+# updates per bulk write: FerretDB answers a bulk write only when all of it is applied (about
+# 25 ms per document on SQLite), so batches keep each call well inside the client's timeout
+BULK_BATCH = 50
 BUCKET_ORDER = (FIXTURES_STAGING, FIXTURES_ACTIVE, FIXTURES_COMPLETED)
 BUCKET_COLLECTION = {
     "staging": FIXTURES_STAGING,
@@ -115,7 +118,7 @@ def repair_buckets(db: Database) -> list[int]:
 def record_polls(
     db: Database, updates: dict[int, tuple[int, dict[str, Any], bool]], *, now: datetime
 ) -> tuple[list[int], list[dict[str, Any]]]:
-    """Store one poll's results on active fixtures in one unordered bulk write.
+    """Store one poll's results on active fixtures in unordered bulk writes.
 
     ``updates`` maps fixture id -> (poll sequence the result was computed from, fields to
     set, goal changes?). Each update applies only if no other poll stored since (compare
@@ -129,13 +132,14 @@ def record_polls(
                                                                  token=token))
            for f in ids]  # fmt: skip
     errors: list[dict[str, Any]] = []
-    try:
-        _bulk(db, ops)
-    except BulkWriteError as exc:
-        for err in exc.details.get("writeErrors", []):
-            fixture = ids[err["index"]]
-            errors.append({"fixture": fixture, "type": "WriteError",
-                           "message": str(err.get("errmsg", err))[:500]})  # fmt: skip
+    for start in range(0, len(ops), BULK_BATCH):
+        try:
+            _bulk(db, ops[start : start + BULK_BATCH])
+        except BulkWriteError as exc:
+            for err in exc.details.get("writeErrors", []):
+                fixture = ids[start + err["index"]]
+                errors.append({"fixture": fixture, "type": "WriteError",
+                               "message": str(err.get("errmsg", err))[:500]})  # fmt: skip
     stored = db[FIXTURES_ACTIVE].find({"_id": {"$in": ids}, "poll.token": token}, {"_id": 1})
     return sorted(d["_id"] for d in stored), errors
 
