@@ -102,13 +102,7 @@ def advance(
     for doc in db[FIXTURES_STAGING].find({}, {"status": 1, "kickoff": 1}):
         bucket = bucket_for_status(doc["status"])
         if bucket == "void":
-            if move_fixture(
-                db,
-                doc["_id"],
-                FIXTURES_STAGING,
-                FIXTURES_COMPLETED,
-                {"outcome": "void", "completed_at": now},
-            ):
+            if _complete(db, doc["_id"], FIXTURES_STAGING, "void", now):
                 moved["voided"].append(doc["_id"])
         elif bucket != "staging" or _aware(doc["kickoff"]) - lead <= now:
             if move_fixture(
@@ -120,35 +114,30 @@ def advance(
         status = doc["status"]
         if _aware(doc["kickoff"]) + max_age <= now:
             reason = _expiry_reason(doc, max_age)
-            if move_fixture(db, doc["_id"], FIXTURES_ACTIVE, FIXTURES_COMPLETED,
-                            {"outcome": "expired", "completed_reason": reason,
-                             "completed_at": now}):  # fmt: skip
+            if _complete(db, doc["_id"], FIXTURES_ACTIVE, "expired", now, reason):
                 log.warning("fixture %s expired: %s", doc["_id"], reason)
                 moved["expired"].append(doc["_id"])
         elif bucket_for_status(status) == "void":
             # Postponed/abandoned/...: out of the active set, whatever its goals are doing.
-            if move_fixture(
-                db,
-                doc["_id"],
-                FIXTURES_ACTIVE,
-                FIXTURES_COMPLETED,
-                {"outcome": "void", "completed_at": now},
-            ):
+            if _complete(db, doc["_id"], FIXTURES_ACTIVE, "void", now):
                 moved["voided"].append(doc["_id"])
         elif (
             status in FINISHED
             and _settled(doc, settle_polls)
             and fixture_goals_done(db, doc["_id"])
         ):
-            if move_fixture(
-                db,
-                doc["_id"],
-                FIXTURES_ACTIVE,
-                FIXTURES_COMPLETED,
-                {"outcome": "finished", "completed_at": now},
-            ):
+            if _complete(db, doc["_id"], FIXTURES_ACTIVE, "finished", now):
                 moved["completed"].append(doc["_id"])
     return moved
+
+
+def _complete(
+    db: Database, fixture_id: int, source: str, outcome: str, now: datetime, reason: str = ""
+) -> bool:
+    fields: dict[str, Any] = {"outcome": outcome, "completed_at": now}
+    if reason:
+        fields["completed_reason"] = reason
+    return move_fixture(db, fixture_id, source, FIXTURES_COMPLETED, fields)
 
 
 def _expiry_reason(doc: dict[str, Any], max_age: timedelta) -> str:
