@@ -24,7 +24,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="session")
 def labeled(tmp_path_factory) -> list[clipgen.LabeledClip]:
-    return clipgen.labeled_set(tmp_path_factory.mktemp("labeled"))
+    # two scenes: every family and decision, and the other scene as hard negatives (a third
+    # scene repeats them at twice the verification time)
+    return clipgen.labeled_set(tmp_path_factory.mktemp("labeled"), scenes=2)
 
 
 @pytest.fixture(scope="session")
@@ -197,8 +199,8 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_cli_json_contract(labeled, tmp_path):
-    chosen = [c for c in labeled if c.spec.scene == 2][:4]
-    chosen += [c for c in labeled if c.spec.scene == 2 and (c.spec.mirror or c.spec.angle)]
+    chosen = [c for c in labeled if c.spec.scene == 1][:4]
+    chosen += [c for c in labeled if c.spec.scene == 1 and (c.spec.mirror or c.spec.angle)]
     paths = [str(c.path) for c in chosen]
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"not a video at all")
