@@ -49,9 +49,8 @@ def bucket_for_status(short: str) -> str:
     try:
         return STATUS_BUCKETS[short]
     except (KeyError, TypeError):
-        raise PayloadError(
-            "fixture.status.short", f"is {short!r}, not a known status code", source=SOURCE
-        ) from None
+        raise PayloadError("fixture.status.short", f"is {short!r}, not a known status code",
+                           source=SOURCE) from None
 
 
 # ---- goal observations -----------------------------------------------------------------------
@@ -90,24 +89,9 @@ class GoalObservation:
         return f"{self.elapsed}+{self.extra}'" if self.extra else f"{self.elapsed}'"
 
 
-_TRANSLIT = str.maketrans(
-    {
-        "Ø": "O",
-        "ø": "o",
-        "ß": "ss",
-        "Æ": "AE",
-        "æ": "ae",
-        "Ł": "L",
-        "ł": "l",
-        "Đ": "D",
-        "đ": "d",
-        "Þ": "Th",
-        "þ": "th",
-        "ı": "i",
-        "Œ": "OE",
-        "œ": "oe",
-    }
-)
+_TRANSLIT = str.maketrans({"Ø": "O", "ø": "o", "ß": "ss", "Æ": "AE", "æ": "ae", "Ł": "L",
+                           "ł": "l", "Đ": "D", "đ": "d", "Þ": "Th", "þ": "th", "ı": "i",
+                           "Œ": "OE", "œ": "oe"})
 
 
 def slugify(text: str) -> str:
@@ -135,9 +119,8 @@ def goal_kind(event: Event, where: str = "event") -> GoalKind | None:
         return None
     kind = _KINDS.get(detail)
     if kind is None:
-        raise PayloadError(
-            f"{where}.detail", f"is {event.detail!r}, not a known goal detail", source=SOURCE
-        )
+        raise PayloadError(f"{where}.detail", f"is {event.detail!r}, not a known goal detail",
+                           source=SOURCE)
     return kind
 
 
@@ -147,9 +130,8 @@ def goal_events(fixture: Fixture) -> list[GoalObservation]:
     Raises PayloadError when the fixture carries no events list (a listing payload).
     """
     if fixture.events is None:
-        raise PayloadError(
-            f"fixture[{fixture.id}].events", "is missing (fetch by ids)", source=SOURCE
-        )
+        raise PayloadError(f"fixture[{fixture.id}].events", "is missing (fetch by ids)",
+                           source=SOURCE)
     counters: dict[tuple[int, str, str], int] = {}
     out: list[GoalObservation] = []
     for i, ev in enumerate(fixture.events):
@@ -162,24 +144,12 @@ def goal_events(fixture: Fixture) -> list[GoalObservation]:
             key = (ev.team_id, player_key, kind)
             counters[key] = counters.get(key, 0) + 1
             goal_id = f"{fixture.id}_{ev.team_id}_{player_key}_{kind}_{counters[key]}"
-        out.append(
-            GoalObservation(
-                goal_id=goal_id,
-                fixture_id=fixture.id,
-                team_id=ev.team_id,
-                team_name=ev.team_name,
-                player_id=ev.player_id,
-                player_name=ev.player_name,
-                assist_id=ev.assist_id,
-                assist_name=ev.assist_name,
-                kind=kind,
-                detail=ev.detail or "",
-                elapsed=ev.elapsed,
-                extra=ev.extra,
-                comments=ev.comments,
-                event_index=i,
-            )
-        )
+        out.append(GoalObservation(
+            goal_id=goal_id, fixture_id=fixture.id, team_id=ev.team_id, team_name=ev.team_name,
+            player_id=ev.player_id, player_name=ev.player_name, assist_id=ev.assist_id,
+            assist_name=ev.assist_name, kind=kind, detail=ev.detail or "", elapsed=ev.elapsed,
+            extra=ev.extra, comments=ev.comments, event_index=i,
+        ))
     return out
 
 
@@ -229,14 +199,8 @@ def totals_check(fixture: Fixture) -> TotalsCheck:
     ta = fixture.goals_away if fixture.goals_away is not None else 0
     as_credited = (th, ta) == (home, away)
     swapped = (th, ta) == (home - own_home + own_away, away - own_away + own_home)
-    return TotalsCheck(
-        fixture.goals_home,
-        fixture.goals_away,
-        home,
-        away,
-        own_home + own_away,
-        as_credited or swapped,
-    )
+    return TotalsCheck(fixture.goals_home, fixture.goals_away, home, away,
+                       own_home + own_away, as_credited or swapped)
 
 
 def totals_disagree(fixture: Fixture) -> bool:
@@ -253,16 +217,8 @@ PENDING = "pending"
 CONFIRMED = "confirmed"
 WITHDRAWN = "withdrawn"
 
-_OBS_FIELDS = (
-    "team_name",
-    "player_id",
-    "player_name",
-    "assist_id",
-    "assist_name",
-    "detail",
-    "elapsed",
-    "extra",
-)
+_OBS_FIELDS = ("team_name", "player_id", "player_name", "assist_id", "assist_name", "detail",
+               "elapsed", "extra")
 
 
 @dataclass(frozen=True)
@@ -305,13 +261,8 @@ class GoalTrack:
     def from_observation(cls, obs: GoalObservation) -> GoalTrack:
         if obs.goal_id is None:
             raise ValueError("a held goal (scorer unknown) cannot be tracked")
-        return cls(
-            goal_id=obs.goal_id,
-            fixture_id=obs.fixture_id,
-            team_id=obs.team_id,
-            kind=obs.kind,
-            **{f: getattr(obs, f) for f in _OBS_FIELDS},
-        )
+        return cls(goal_id=obs.goal_id, fixture_id=obs.fixture_id, team_id=obs.team_id,
+                   kind=obs.kind, **{f: getattr(obs, f) for f in _OBS_FIELDS})
 
     def to_record(self) -> dict[str, Any]:
         return asdict(self)
@@ -320,11 +271,8 @@ class GoalTrack:
     def from_record(cls, record: dict[str, Any]) -> GoalTrack:
         """Rebuild from a stored dict, ignoring extra keys (``_id`` etc.)."""
         names = {f.name for f in fields(cls)}
-        missing = [
-            n
-            for n in ("goal_id", "fixture_id", "team_id", "kind", "detail", "elapsed")
-            if n not in record
-        ]
+        missing = [n for n in ("goal_id", "fixture_id", "team_id", "kind", "detail", "elapsed")
+                   if n not in record]
         if missing:
             raise PayloadError(missing[0], "is missing", source="goal track record")
         return cls(**{k: v for k, v in record.items() if k in names})
@@ -353,11 +301,8 @@ class PollOutcome:
     @property
     def has_goal_changes(self) -> bool:
         """Anything downstream must act on: confirmations, withdrawals, confirmed-goal edits."""
-        return bool(
-            self.newly_confirmed
-            or self.newly_withdrawn
-            or any(c.state == CONFIRMED for c in self.changed)
-        )
+        return bool(self.newly_confirmed or self.newly_withdrawn
+                    or any(c.state == CONFIRMED for c in self.changed))
 
     @property
     def pending(self) -> list[str]:
@@ -407,44 +352,30 @@ def apply_poll(
         track = tracks.get(goal_id)
         if track is None:
             track = GoalTrack.from_observation(obs)
-            track = replace(track, first_seen_poll=poll_id, first_seen_after=previous_poll_at)
+            track = replace(track, first_seen_poll=poll_id,
+                            first_seen_after=previous_poll_at)
             out.newly_seen.append(goal_id)
         elif track.last_poll == poll_id:
             repeats += 1
             continue
         else:
-            diff = {
-                f: (getattr(track, f), getattr(obs, f))
-                for f in _OBS_FIELDS
-                if getattr(track, f) != getattr(obs, f)
-            }
+            diff = {f: (getattr(track, f), getattr(obs, f)) for f in _OBS_FIELDS
+                    if getattr(track, f) != getattr(obs, f)}
             if diff:
                 out.changed.append(GoalChange(goal_id, track.state, diff))
                 track = replace(track, **{f: new for f, (_, new) in diff.items()})
-        if (
-            track.state == CONFIRMED
-            and track.missed_polls == 0
-            and goal_id not in {c.goal_id for c in out.changed}
-        ):
+        if track.state == CONFIRMED and track.missed_polls == 0 and goal_id not in {
+            c.goal_id for c in out.changed
+        }:
             continue  # steady: confirmed and unchanged, nothing to store (see below)
         if track.state == WITHDRAWN:
             track = replace(track, state=PENDING, seen_polls=0)
             out.reappeared.append(goal_id)
-        track = replace(
-            track,
-            seen_polls=track.seen_polls + 1,
-            missed_polls=0,
-            last_seen_poll=poll_id,
-            last_poll=poll_id,
-        )
+        track = replace(track, seen_polls=track.seen_polls + 1, missed_polls=0,
+                        last_seen_poll=poll_id, last_poll=poll_id)
         if track.state == PENDING and track.seen_polls >= confirm_polls:
-            track = replace(
-                track,
-                state=CONFIRMED,
-                confirmed_poll=poll_id,
-                ever_confirmed=True,
-                withdrawn_reason=None,
-            )
+            track = replace(track, state=CONFIRMED, confirmed_poll=poll_id, ever_confirmed=True,
+                            withdrawn_reason=None)
             out.newly_confirmed.append(goal_id)
         tracks[goal_id] = track
 
@@ -459,17 +390,10 @@ def apply_poll(
         missed = track.missed_polls + 1
         track = replace(track, missed_polls=missed, last_poll=poll_id)
         if missed >= withdraw_polls:
-            reason = (
-                f"absent from {missed} distinct polls since poll {track.last_seen_poll!r}"
-                f" (VAR-disallowed or removed)"
-            )
-            track = replace(
-                track,
-                state=WITHDRAWN,
-                withdrawn_poll=poll_id,
-                withdrawn_reason=reason,
-                times_withdrawn=track.times_withdrawn + 1,
-            )
+            reason = (f"absent from {missed} distinct polls since poll {track.last_seen_poll!r}"
+                      f" (VAR-disallowed or removed)")
+            track = replace(track, state=WITHDRAWN, withdrawn_poll=poll_id,
+                            withdrawn_reason=reason, times_withdrawn=track.times_withdrawn + 1)
             out.newly_withdrawn.append(goal_id)
         tracks[goal_id] = track
 
