@@ -14,8 +14,9 @@ arriving while the goal is still being searched are downloaded as they come;
 `processing_status.videos_downloaded` becomes true once the search is over and no candidate
 is pending. Goals with newly stored clips are announced on `footy_stored_clips`.
 
-Runs on `footy_clip_candidates` events and every minute as a fallback, or by hand for given
-goals (`force` turns their failed clips back into candidates first):
+Runs on `footy_clip_candidates` events, when its watcher finds goals with downloads due and
+no run on them (`footy_downloads_waiting`: retries, a search window that ended), or by hand
+for given goals (`force` turns their failed clips back into candidates first):
 
     airflow dags trigger download_videos --conf '{"goal_ids": ["2001_50_1100_normal_1"], "force": false}'
 
@@ -36,10 +37,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param
+from airflow.sdk import DAG, Param
 
 from footy.store.downloads import due_query
-from footy_airflow.assets import CLIP_CANDIDATES
+from footy_airflow.assets import CLIP_CANDIDATES, DOWNLOADS_WAITING
 from footy_airflow.defaults import DEFAULT_ARGS, SENSOR_ARGS
 from footy_airflow.params import GOAL_IDS_SCHEMA
 from footy_airflow.sensors import MongoQuerySensor
@@ -55,14 +56,11 @@ from footy_airflow.triggers import NOW
 with DAG(
     dag_id="download_videos",
     doc_md=__doc__,
-    schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("* * * * *", timezone="UTC"),
-        assets=[CLIP_CANDIDATES],
-    ),
+    schedule=CLIP_CANDIDATES | DOWNLOADS_WAITING,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     is_paused_upon_creation=True,
-    # A fallback run waiting in its sensor must not hold back an asset-triggered one.
+    # A run waiting in its sensor must not hold back the next hand-off.
     max_active_runs=3,
     default_args=DEFAULT_ARGS,
     tags=["footy", "clips"],
@@ -74,7 +72,7 @@ with DAG(
     },
 ):
     source = choose_goals_source()
-    # A deferred wake-up on due candidates, shorter than the 1-minute cadence; on timeout it
+    # A deferred wake-up on due candidates, for a manual run without goals; on timeout it
     # skips and select_goals still finishes searched goals that have nothing pending.
     due = MongoQuerySensor(
         task_id=WAIT_TASK_ID,

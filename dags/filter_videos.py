@@ -10,9 +10,9 @@ are over and every clip is filtered, the goal is `videos_filtered` and `complete
 withdrawn goals are `removed` and their objects deleted. One mapped task instance per goal,
 named by goal; goals with newly kept clips are announced on `footy_kept_clips`.
 
-Runs on `footy_stored_clips` and `footy_withdrawn_goals` events, every 2 minutes as a
-fallback (which also completes goals whose downloads ended with nothing stored), or by hand
-for given goals:
+Runs on `footy_stored_clips` and `footy_withdrawn_goals` events, when its watcher finds
+goals with filtering work and no run on them (`footy_filtering_waiting`; this also completes
+goals whose downloads ended with nothing stored), or by hand for given goals:
 
     airflow dags trigger filter_videos --conf '{"goal_ids": ["2001_50_1100_normal_1"]}'
 
@@ -26,10 +26,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param
+from airflow.sdk import DAG, Param
 
 from footy.store.filtering import CLIP_WORK_QUERY
-from footy_airflow.assets import STORED_CLIPS, WITHDRAWN_GOALS
+from footy_airflow.assets import FILTERING_WAITING, STORED_CLIPS, WITHDRAWN_GOALS
 from footy_airflow.defaults import DEFAULT_ARGS, SENSOR_ARGS
 from footy_airflow.params import GOAL_IDS_SCHEMA
 from footy_airflow.sensors import MongoQuerySensor
@@ -43,14 +43,11 @@ from footy_airflow.tasks.filter import (
 with DAG(
     dag_id="filter_videos",
     doc_md=__doc__,
-    schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("*/2 * * * *", timezone="UTC"),
-        assets=STORED_CLIPS | WITHDRAWN_GOALS,
-    ),
+    schedule=STORED_CLIPS | WITHDRAWN_GOALS | FILTERING_WAITING,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     is_paused_upon_creation=True,
-    # A fallback run waiting in its sensor must not hold back an asset-triggered one.
+    # A run waiting in its sensor must not hold back the next hand-off.
     max_active_runs=3,
     default_args=DEFAULT_ARGS,
     tags=["footy", "clips"],
@@ -60,9 +57,8 @@ with DAG(
     },
 ):
     source = choose_goals_source()
-    # Deferred wait for new clips, shorter than the 2-minute cadence so a run never holds
-    # up the next one; on timeout it skips and collect_goals still completes goals whose
-    # downloads ended with nothing stored.
+    # Deferred wait for new clips, for a manual run without goals; on timeout it skips and
+    # collect_goals still completes goals whose downloads ended with nothing stored.
     clip_ids = MongoQuerySensor(
         task_id="wait_for_stored_clips",
         collection="videos",

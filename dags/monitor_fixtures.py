@@ -8,7 +8,9 @@ changed are announced on the `footy_fixture_goal_changes` Asset for `process_goa
 Only fixtures whose status, score, events or goal tracking changed are written (one bulk
 write; the match clock alone is not a change), so a quiet poll writes nothing.
 
-Cadence: `FOOTY_MONITOR_POLL_SECONDS` (default 60, minimum 10).
+Runs on `footy_active_fixtures`, which its watcher updates every `FOOTY_MONITOR_POLL_SECONDS`
+(default 60, minimum 10) while there is an active fixture, and at once when one becomes
+active: no active fixture, no run.
 
     airflow dags trigger monitor_fixtures
 """
@@ -20,6 +22,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG
 
+from footy_airflow.assets import ACTIVE_FIXTURES
 from footy_airflow.defaults import DEFAULT_ARGS, SENSOR_ARGS, poll_seconds
 from footy_airflow.sensors import MongoQuerySensor
 from footy_airflow.tasks.fixtures import announce_goal_changes, poll_active_fixtures
@@ -27,7 +30,7 @@ from footy_airflow.tasks.fixtures import announce_goal_changes, poll_active_fixt
 with DAG(
     dag_id="monitor_fixtures",
     doc_md=__doc__,
-    schedule=timedelta(seconds=poll_seconds()),
+    schedule=ACTIVE_FIXTURES,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     is_paused_upon_creation=True,

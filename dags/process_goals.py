@@ -7,8 +7,8 @@ instance per fixture, named by fixture. New goal ids are announced on the
 `footy_confirmed_goals` Asset for clip discovery, withdrawn ones on `footy_withdrawn_goals`
 (filter_videos removes their stored clips).
 
-Runs on `footy_fixture_goal_changes` events, every 3 minutes as a fallback, or by hand with
-the seed's conf (goals given by hand are confirmed as given, without debounce):
+Runs on `footy_fixture_goal_changes` events, when its watcher finds goal changes no run
+picked up (`footy_goal_changes_waiting`), or by hand with the seed's conf (goals given by hand are confirmed as given, without debounce):
 
     airflow dags trigger process_goals --conf '{"fixture_id": 1379344, "goal_events": [
       {"time": {"elapsed": 23, "extra": null}, "team": {"id": 50, "name": "Manchester City"},
@@ -21,9 +21,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param
+from airflow.sdk import DAG, Param
 
-from footy_airflow.assets import FIXTURE_GOAL_CHANGES
+from footy_airflow.assets import FIXTURE_GOAL_CHANGES, GOAL_CHANGES_WAITING
 from footy_airflow.defaults import DEFAULT_ARGS, SENSOR_ARGS
 from footy_airflow.params import GOAL_EVENT_SCHEMA
 from footy_airflow.sensors import MongoQuerySensor
@@ -38,14 +38,11 @@ from footy_airflow.tasks.fixtures import (
 with DAG(
     dag_id="process_goals",
     doc_md=__doc__,
-    schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("*/3 * * * *", timezone="UTC"),
-        assets=[FIXTURE_GOAL_CHANGES],
-    ),
+    schedule=FIXTURE_GOAL_CHANGES | GOAL_CHANGES_WAITING,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     is_paused_upon_creation=True,
-    # A fallback run waiting in its sensor must not hold back an asset-triggered one.
+    # A run waiting in its sensor must not hold back the next hand-off.
     max_active_runs=3,
     default_args=DEFAULT_ARGS,
     tags=["footy", "goals"],

@@ -12,7 +12,7 @@ times about a minute apart, or until 10 clips were accepted; then
 
 Runs on `footy_confirmed_goals` events, on its own `footy_searches_pending` events (a goal
 whose window goes on: the new run's deferred sensor wakes when the next attempt is due) and
-every minute as a fallback. Settings: Variable
+when its watcher finds a due goal no run picked up (`footy_searches_waiting`). Settings: Variable
 `footy_discovery` (JSON, all optional: `attempts`, `interval_seconds`, `enough_clips`,
 `max_errors`, `lease_seconds`, `gates` {`min_duration_s`, `max_duration_s`, `min_aspect`,
 `max_aspect`, `min_short_edge`, `posted_grace_seconds`}, `team_aliases`
@@ -30,10 +30,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param
+from airflow.sdk import DAG, Param
 
 from footy.store.discovery import DUE_GOALS_QUERY
-from footy_airflow.assets import CONFIRMED_GOALS, SEARCHES_PENDING
+from footy_airflow.assets import CONFIRMED_GOALS, SEARCHES_PENDING, SEARCHES_WAITING
 from footy_airflow.defaults import DEFAULT_ARGS, SENSOR_ARGS
 from footy_airflow.params import GOAL_IDS_SCHEMA
 from footy_airflow.sensors import MongoQuerySensor
@@ -50,10 +50,7 @@ from footy_airflow.tasks.discover import (
 with DAG(
     dag_id="scrape_twitter",
     doc_md=__doc__,
-    schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("* * * * *", timezone="UTC"),
-        assets=CONFIRMED_GOALS | SEARCHES_PENDING,
-    ),
+    schedule=CONFIRMED_GOALS | SEARCHES_PENDING | SEARCHES_WAITING,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     is_paused_upon_creation=True,
@@ -74,7 +71,9 @@ with DAG(
         query=DUE_GOALS_QUERY,
         sort=[["_id", 1]],
         limit=200,
-        timeout=timedelta(seconds=50),
+        # Longer than the default 60 s between attempts: a footy_searches_pending run waits
+        # here, in the triggerer, until the next attempt is due.
+        timeout=timedelta(seconds=150),
         **SENSOR_ARGS,
     )
     requested = requested_goals()

@@ -110,6 +110,10 @@ class LocalStack:
                         json={"logical_date": None, "conf": conf or {}})
         return run["dag_run_id"]
 
+    def run_count(self, dag_id: str) -> int:
+        """How many runs the DAG has, of any type and state."""
+        return self.call("GET", f"/dags/{dag_id}/dagRuns?limit=1")["total_entries"]
+
     def wait_for_runs(self, runs: dict[str, str], limit: float) -> dict[str, str]:
         deadline, states = time.monotonic() + limit, {}
         while time.monotonic() < deadline:

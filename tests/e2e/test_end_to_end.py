@@ -28,6 +28,9 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW_PORT, STANDIN_PORT = "8187", "8197"
 DEADLINE_S = 15 * 60
+IDLE_S = 60
+WORK_DRIVEN = ["monitor_fixtures", "process_goals", "scrape_twitter", "download_videos",
+               "filter_videos"]
 
 HAALAND, MARTINELLI = "3001_50_1100_normal_1", "3001_42_g-martinelli_normal_1"
 FODEN, SALAH = "3001_50_631_normal_1", "3002_40_306_penalty_1"
@@ -89,9 +92,16 @@ def test_match_day_through_the_real_scheduler(stack, capsys):
 
     airflow, db_name, storage_root = stack
     airflow.wait_for_dags()
-    airflow.start("standin")  # the match day starts now
     airflow.cli("pools", "set", "footy_downloads", "4", "e2e")
     airflow.unpause()
+
+    # Idle: every DAG switched on, no fixture anywhere. Work-driven DAGs start no run (their
+    # watchers poll every 5-15 s and would fire within one poll of work appearing).
+    time.sleep(IDLE_S)
+    idle_runs = {d: airflow.run_count(d) for d in WORK_DRIVEN}
+    assert idle_runs == dict.fromkeys(WORK_DRIVEN, 0), idle_runs
+
+    airflow.start("standin")  # the match day starts now
     airflow.trigger("ingest_fixtures", {"date": datetime.now(UTC).date().isoformat()})
 
     db = connect(_uri(airflow.env), db_name)
@@ -122,6 +132,7 @@ def test_match_day_through_the_real_scheduler(stack, capsys):
 
     with capsys.disabled():
         print(f"\ne2e: match day completed {elapsed:.0f}s after ingest was triggered")
+        print("e2e: DAG runs: " + ", ".join(f"{d} {airflow.run_count(d)}" for d in WORK_DRIVEN))
         for g in goal_summaries(db):
             first, done = g["seconds_to_first_keeper"], g["seconds_to_completed"]
             print(f"e2e: {g['label']}: {g['status']}; after confirmation: first keeper "

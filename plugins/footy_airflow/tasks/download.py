@@ -31,7 +31,7 @@ def choose_goals_source(
     params: dict[str, Any] | None = None, triggering_asset_events: Any = None
 ) -> list[str]:
     """Straight to work when the conf names goals or an Asset event says work exists (new
-    candidates, a search window that ended); a time-fallback run waits (deferred) first."""
+    candidates, a search window that ended); a manual run without goals waits (deferred) first."""
     if (params or {}).get("goal_ids") or triggering_asset_events:
         return [SELECT_TASK_ID]
     return [WAIT_TASK_ID, SELECT_TASK_ID]

@@ -34,7 +34,7 @@ def choose_goals_source(
     params: dict[str, Any] | None = None, triggering_asset_events: Any = None
 ) -> list[str]:
     """Straight to work when the conf names goals or an Asset event says work exists (clips
-    stored, downloads finished); a time-fallback run waits for stored clips first."""
+    stored, downloads finished); a manual run without goals waits for stored clips first."""
     if (params or {}).get("goal_ids") or triggering_asset_events:
         return ["collect_goals"]
     return ["wait_for_stored_clips", "collect_goals"]
