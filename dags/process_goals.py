@@ -8,7 +8,8 @@ instance per fixture, named by fixture. New goal ids are announced on the
 (filter_videos removes their stored clips).
 
 Runs on `footy_fixture_goal_changes` events, when its watcher finds goal changes no run
-picked up (`footy_goal_changes_waiting`), or by hand with the seed's conf (goals given by hand are confirmed as given, without debounce):
+picked up (`footy_goal_changes_waiting`), or by hand with the seed's conf (goals given by
+hand are confirmed as given, without debounce):
 
     airflow dags trigger process_goals --conf '{"fixture_id": 1379344, "goal_events": [
       {"time": {"elapsed": 23, "extra": null}, "team": {"id": 50, "name": "Manchester City"},

@@ -45,7 +45,8 @@ def watched(name: str, kind: str, **timing: float) -> Asset:
     """An Asset updated by a :class:`WorkWaitingTrigger` on ``kind`` work (event extra:
     ``{"from_trigger": true, "payload": {"kind", "ids", "waiting"}}``)."""
     trigger = WorkWaitingTrigger(kind=kind, db_name=db_name_from_env(), **timing)
-    return Asset(name, group="footy", watchers=[AssetWatcher(name=f"{name}_watcher", trigger=trigger)])
+    watcher = AssetWatcher(name=f"{name}_watcher", trigger=trigger)
+    return Asset(name, group="footy", watchers=[watcher])
 
 
 GOAL_CHANGES_WAITING = watched("footy_goal_changes_waiting", "goal_changes")
