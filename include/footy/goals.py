@@ -12,6 +12,14 @@ is null are *held*: they get no id (``goal_id is None``) until the name is known
 that later gets a name may shift ``n`` of that player's later goals of the same type; that is a
 limit of the id scheme (it reports as a ``changed`` minute, not as a new goal).
 
+Goals whose name never comes (lower leagues often never fill it in): :func:`name_nameless`
+gives a held goal the id ``{fixture}_{team}_unnamed_{type}_{n}`` (``n`` counts nameless goals
+per team and type) once it has been held for ``NAMELESS_POLLS`` distinct polls, or once the
+fixture has been finished for ``NAMELESS_FINISHED_POLLS`` polls; from then on it is debounced
+and processed like any goal, searched by both teams' names. If the name arrives later,
+:func:`apply_poll` keeps the goal under its unnamed id (same team, type and minute) and
+reports the name as a change, so the goal is renamed, never processed twice.
+
 Goals are derived from events only, never from ``goals{home, away}``; :func:`totals_disagree`
 exists for logging.
 """
@@ -161,6 +169,75 @@ def _player_key(ev: Event) -> str | None:
         return str(ev.player_id)
     slug = slugify(ev.player_name)
     return slug or None
+
+
+# ---- goals without a scorer name -------------------------------------------------------------
+
+UNNAMED = "unnamed"
+NAMELESS_POLLS = 15  # polls a goal stays held for a name before it is processed without one
+NAMELESS_FINISHED_POLLS = 3  # ...or polls after the final whistle, whichever comes first
+
+
+@dataclass(frozen=True)
+class NamelessOutcome:
+    """``observations`` with the nameless goals that are due given their unnamed id;
+    ``held`` maps the goals still held (``{team}_{type}_{n}``) to the polls they were held."""
+
+    observations: list[GoalObservation]
+    held: dict[str, int]
+
+
+def name_nameless(
+    observed: list[GoalObservation],
+    held_polls: dict[str, int],
+    tracked: set[str] | frozenset[str],
+    *,
+    finished_polls: int,
+    repeat: bool = False,
+    polls: int = NAMELESS_POLLS,
+    finished: int = NAMELESS_FINISHED_POLLS,
+) -> NamelessOutcome:
+    """Decide which held goals stop waiting for a name (pure).
+
+    ``held_polls`` is the previous poll's ``held``; ``tracked`` the goal ids already in the
+    debounce (a goal once given its unnamed id keeps it); ``repeat`` marks a poll id already
+    counted, which does not count again.
+    """
+    counters: dict[tuple[int, str], int] = {}
+    out: list[GoalObservation] = []
+    held: dict[str, int] = {}
+    for obs in observed:
+        if obs.goal_id is not None:
+            out.append(obs)
+            continue
+        counters[(obs.team_id, obs.kind)] = n = counters.get((obs.team_id, obs.kind), 0) + 1
+        key = f"{obs.team_id}_{obs.kind}_{n}"
+        unnamed_id = f"{obs.fixture_id}_{obs.team_id}_{UNNAMED}_{obs.kind}_{n}"
+        count = held_polls.get(key, 0) + (0 if repeat else 1)
+        if unnamed_id in tracked or count >= polls or finished_polls >= finished:
+            out.append(replace(obs, goal_id=unnamed_id))
+        else:
+            out.append(obs)
+            held[key] = count
+    return NamelessOutcome(out, held)
+
+
+def is_unnamed(goal_id: str) -> bool:
+    return f"_{UNNAMED}_" in goal_id
+
+
+def _unnamed_alias(
+    obs: GoalObservation, tracks: dict[str, GoalTrack], taken: set[str], tolerance: int = 3
+) -> str | None:
+    """The unnamed goal a newly named observation is (same team and type, the nearest
+    minute within ``tolerance``), when that goal is not observed itself this poll."""
+    near = [
+        (abs(t.elapsed - obs.elapsed), gid)
+        for gid, t in tracks.items()
+        if is_unnamed(gid) and gid not in taken and t.team_id == obs.team_id
+        and t.kind == obs.kind and abs(t.elapsed - obs.elapsed) <= tolerance
+    ]  # fmt: skip
+    return min(near)[1] if near else None
 
 
 # ---- totals vs events ------------------------------------------------------------------------
@@ -334,6 +411,8 @@ def apply_poll(
     * absent pending/confirmed goal: ``missed_polls += 1``; at ``withdraw_polls`` => withdrawn.
     * a poll id already applied to a track counts once (the repeat changes nothing).
     * held observations (scorer unknown) are returned in ``held`` and not tracked.
+    * a named goal that is new but matches an unnamed goal absent from this poll (same team
+      and type, minute within 3) is that goal: it keeps the unnamed id, the name is a change.
     * steady goals (confirmed and present unchanged, withdrawn and absent) are left exactly as
       they were, so a poll in which nothing happened changes no track and the fixture
       needs no write.
@@ -346,6 +425,12 @@ def apply_poll(
             out.held.append(obs)
         else:
             present[obs.goal_id] = obs
+    for goal_id, obs in list(present.items()):
+        if goal_id not in tracks and not is_unnamed(goal_id):
+            alias = _unnamed_alias(obs, tracks, set(present))
+            if alias is not None:  # the name of a goal processed without one arrived
+                del present[goal_id]
+                present[alias] = replace(obs, goal_id=alias)
     repeats = 0
 
     for goal_id, obs in present.items():

@@ -11,7 +11,15 @@ from pymongo.database import Database
 
 from footy.api_football import ApiFootballClient, parse_event
 from footy.errors import PayloadError, error_record
-from footy.goals import GoalTrack, apply_poll, bucket_for_status, goal_events, totals_disagree
+from footy.goals import (
+    NAMELESS_POLLS,
+    GoalTrack,
+    apply_poll,
+    bucket_for_status,
+    goal_events,
+    name_nameless,
+    totals_disagree,
+)
 from footy.store.db import FIXTURES_ACTIVE, FIXTURES_COMPLETED, FIXTURES_STAGING
 from footy.store.fixtures import (
     fixture_fields,
@@ -228,33 +236,39 @@ def _plan_fixture_poll(
 ) -> tuple[int, dict[str, Any], bool] | None:
     """(poll sequence read, fields to set, goal changes?) for one fixture, or None when the
     poll changes nothing stored. Raises PayloadError before anything is written."""
-    observed = goal_events(fixture)
     known = {gid: GoalTrack.from_record(rec) for gid, rec in doc.get("debounce", {}).items()}
     poll = doc.get("poll", {})
-    # a poll that is not written leaves poll.at at the last written one: an earlier bound
-    # for a new goal's first_seen_after, never a later one
-    outcome = apply_poll(known, observed, poll_id, previous_poll_at=poll.get("at") or now)
-    if totals_disagree(fixture):
-        log.info("fixture %s: score totals disagree with goal events (lagging totals)", fixture.id)
     finished_polls = poll.get("polls_since_finished", 0)
     repeat = poll.get("last_id") == poll_id
     if fixture.status_short not in FINISHED:
         finished_polls = 0
     elif not repeat:
         finished_polls = min(finished_polls + 1, FINISHED_POLLS_CAP)
+    held_before = {h["key"]: h.get("polls", 0) for h in doc.get("held_goals", []) if "key" in h}
+    nameless = name_nameless(goal_events(fixture), held_before, set(known),
+                             finished_polls=finished_polls, repeat=repeat)  # fmt: skip
+    # a poll that is not written leaves poll.at at the last written one: an earlier bound
+    # for a new goal's first_seen_after, never a later one
+    outcome = apply_poll(
+        known, nameless.observations, poll_id, previous_poll_at=poll.get("at") or now
+    )
+    if totals_disagree(fixture):
+        log.info("fixture %s: score totals disagree with goal events (lagging totals)", fixture.id)
     fields = {
         **fixture_fields(fixture),
         "events": [_event_record(e) for e in fixture.events or ()],
         "debounce": {gid: t.to_record() for gid, t in outcome.tracks.items()},
         "held_goals": [
             {
+                "key": key,
+                "polls": polls,
                 "team_id": h.team_id,
                 "team_name": h.team_name,
                 "minute": h.minute,
                 "kind": h.kind,
-                "reason": "scorer not known yet",
+                "reason": f"scorer not known yet ({polls} of {NAMELESS_POLLS} polls)",
             }
-            for h in outcome.held
+            for h, (key, polls) in zip(outcome.held, nameless.held.items(), strict=True)
         ],
         "poll.polls_since_finished": finished_polls,
     }

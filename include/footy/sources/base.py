@@ -169,6 +169,8 @@ class GoalQuery:
 
     ``goal_time`` is the best UTC estimate of when the goal happened (kickoff + minute);
     ``team_aliases`` are extra names of the scoring team (merged with configured aliases).
+    An empty ``scorer_name`` is a goal whose scorer the feed never named: it is searched by
+    both teams' names instead (``opponent_name`` is then required).
     """
 
     goal_id: str
@@ -183,8 +185,8 @@ class GoalQuery:
     def __post_init__(self) -> None:
         object.__setattr__(self, "goal_time", _require_utc(self.goal_time, "goal_time"))
         object.__setattr__(self, "team_aliases", tuple(self.team_aliases))
-        if not self.scorer_name.strip():
-            raise ValueError("scorer_name is empty")
+        if not self.scorer_name.strip() and not (self.opponent_name or "").strip():
+            raise ValueError("scorer_name is empty and there is no opponent_name to search by")
         if not self.team_name.strip():
             raise ValueError("team_name is empty")
 

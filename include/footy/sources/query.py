@@ -1,6 +1,7 @@
 """Build an X recent-search query for one goal.
 
-Shape: ``(<scorer terms OR-ed>) (<team names OR-ed>) has:videos -is:retweet``.
+Shape: ``(<scorer terms OR-ed>) (<team names OR-ed>) has:videos -is:retweet``. A goal whose
+scorer has no name is searched as ``(<opponent names OR-ed>) (<team names OR-ed>) ...``.
 
 Scorer terms come from the name's parts: accents stripped, initials dropped, particles
 ("van", "de", "dos"...) never a term alone, suffixes ("Jr", "Júnior") only as a last resort,
@@ -169,7 +170,12 @@ def render(scorer: Sequence[str], team: Sequence[str], operators: str) -> str:
 def build_query(goal: GoalQuery, config: QueryConfig | None = None) -> BuiltQuery:
     """The X query and ``start_time`` for ``goal``; never longer than ``config.max_length``."""
     cfg = config or QueryConfig()
-    scorer = scorer_terms(goal.scorer_name, min_letters=cfg.min_part_letters)
+    if goal.scorer_name.strip():
+        scorer = scorer_terms(goal.scorer_name, min_letters=cfg.min_part_letters)
+    else:  # an unnamed goal: the opponent's names take the scorer's place
+        opponent = goal.opponent_name or ""
+        scorer = _dedupe([strip_accents(opponent)]
+                         + [strip_accents(a) for a in cfg.aliases_for(opponent)])  # fmt: skip
     team = _dedupe(
         [strip_accents(goal.team_name)]
         + [strip_accents(a) for a in goal.team_aliases]

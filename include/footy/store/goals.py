@@ -14,6 +14,7 @@ from footy.store.retry import retry_when_locked
 from footy.store.status import new_processing_status
 
 CONFIRMED = "confirmed"
+UNNAMED_SCORER = "Unnamed scorer"  # label of a goal the feed never named a scorer for
 WITHDRAWN = "withdrawn"
 
 
@@ -41,7 +42,8 @@ def goal_fields(track: GoalTrack, fixture: dict[str, Any]) -> dict[str, Any]:
         "fixture_label": fixture.get("label"),
         # How the grid names a goal's task instances: "E. Haaland 11' Man City v Arsenal".
         "label": (
-            f"{track.player_name} {minute} {info['home_team_name']} v {info['away_team_name']}"
+            f"{track.player_name or UNNAMED_SCORER} {minute} "
+            f"{info['home_team_name']} v {info['away_team_name']}"
         ),
     }
 

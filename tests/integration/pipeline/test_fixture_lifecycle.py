@@ -122,7 +122,7 @@ def test_scenario_replay_ends_with_exactly_the_expected_goals(db, standin, clien
 def test_unknown_scorer_is_held_until_named(db, standin, client):
     replay(db, standin, client, until=94)
     fixture = db[FIXTURES_ACTIVE].find_one({"_id": 2001})
-    assert [h["reason"] for h in fixture["held_goals"]] == ["scorer not known yet"]
+    assert [h["reason"].split(" (")[0] for h in fixture["held_goals"]] == ["scorer not known yet"]
     assert fixture["held_goals"][0]["team_id"] == 42
     assert not any("martinelli" in g for g in db[GOALS].distinct("_id"))
 
