@@ -14,6 +14,7 @@ from footy.store import connect
 from footy.store.report import (
     expired_fixtures,
     fixture_counts,
+    nameless_goals,
     goal_counts,
     goal_summaries,
     recent_errors,
@@ -27,6 +28,7 @@ def collect(db) -> dict:
         "fixtures": fixture_counts(db),
         "expired_fixtures": expired_fixtures(db),
         "goals": goal_counts(db),
+        "nameless_goals": nameless_goals(db),
         "clips": video_counts(db),
         "stuck_claims": stuck_claims(db),
         "errors": recent_errors(db),
@@ -39,6 +41,10 @@ def render(report: dict) -> str:
     lines += [f"  expired: {f['label']}: {f['reason']}" for f in report["expired_fixtures"]]
     lines.append("goals:")
     lines += [f"  {stage:<22} {n:>6}" for stage, n in report["goals"].items()]
+    nameless = report["nameless_goals"]
+    lines.append(f"  {'unnamed scorer':<22} {nameless['unnamed']:>6}")
+    lines += [f"  held: {h['label']}: {h['team']} {h['minute']}: {h['reason']}"
+              for h in nameless["held"]]  # fmt: skip
     lines.append("clips:")
     lines += [f"  {state:<22} {n:>6}" for state, n in sorted(report["clips"].items())] or [
         "  (none)"]

@@ -19,6 +19,7 @@ from footy.goals import (
     apply_poll,
     bucket_for_status,
     goal_events,
+    name_nameless,
     slugify,
     totals_check,
     totals_disagree,
@@ -348,6 +349,68 @@ def test_held_goal_is_reported_not_tracked_until_named():
     known, outs = run([("p3", obs([named])), ("p4", obs([named])), ("p5", obs([named]))], known)
     gid = "1035037_42_g-martinelli_normal_1"
     assert outs[2].newly_confirmed == [gid] and outs[2].settled
+
+
+def nameless_polls(polls, *, finished_from=None, known=None, held=None):
+    """Run polls through name_nameless and apply_poll as the monitor does."""
+    known, held = dict(known or {}), dict(held or {})
+    outs, last = [], None
+    for n, (poll_id, observed) in enumerate(polls):
+        finished = 0 if finished_from is None or n < finished_from else n - finished_from + 1
+        named = name_nameless(observed, held, set(known), finished_polls=finished,
+                              repeat=poll_id == last)
+        last = poll_id
+        out = apply_poll(known, named.observations, poll_id)
+        known, held = out.tracks, named.held
+        outs.append(out)
+    return known, held, outs
+
+
+UNNAMED_GOAL = ev(AWAY, None, None, elapsed=31)
+GID_UNNAMED = "1035037_42_unnamed_normal_1"
+
+
+def test_a_name_that_never_comes_holds_the_goal_15_polls_then_it_is_processed_unnamed():
+    polls = [(f"p{i}", obs([UNNAMED_GOAL])) for i in range(1, 18)]
+    known, held, outs = nameless_polls(polls)
+    assert [len(o.held) for o in outs[:14]] == [1] * 14 and not outs[13].tracks
+    assert outs[14].newly_seen == [GID_UNNAMED] and held == {}
+    assert outs[16].newly_confirmed == [GID_UNNAMED]  # then debounced like any goal
+    assert known[GID_UNNAMED].player_name is None and outs[16].settled
+
+
+def test_after_full_time_a_nameless_goal_waits_three_polls_not_fifteen():
+    polls = [(f"p{i}", obs([UNNAMED_GOAL], status="FT")) for i in range(1, 7)]
+    known, _, outs = nameless_polls(polls, finished_from=0)
+    assert [len(o.held) for o in outs] == [1, 1, 0, 0, 0, 0]
+    assert outs[4].newly_confirmed == [GID_UNNAMED]
+
+
+def test_repeated_poll_ids_do_not_count_towards_the_wait():
+    polls = [("p1", obs([UNNAMED_GOAL]))] * 20
+    _, held, outs = nameless_polls(polls)
+    assert held == {"42_normal_1": 1} and not outs[-1].tracks
+
+
+def test_a_name_arriving_after_the_goal_was_processed_unnamed_renames_it():
+    unnamed = [(f"p{i}", obs([UNNAMED_GOAL])) for i in range(1, 18)]
+    known, held, _ = nameless_polls(unnamed)
+    named = ev(AWAY, None, "G. Martinelli", elapsed=32)
+    known, held, outs = nameless_polls(
+        [("p18", obs([named])), ("p19", obs([named])), ("p20", obs([named]))],
+        known=known, held=held)
+    assert list(known) == [GID_UNNAMED], "the same goal: not a second one, nothing withdrawn"
+    assert outs[0].changed[0].changes["player_name"] == (None, "G. Martinelli")
+    assert outs[0].has_goal_changes and not any(o.newly_withdrawn for o in outs)
+    assert known[GID_UNNAMED].state == CONFIRMED and known[GID_UNNAMED].elapsed == 32
+
+
+def test_two_nameless_goals_of_a_team_get_their_own_ids():
+    second = ev(AWAY, None, None, elapsed=70)
+    polls = [(f"p{i}", obs([UNNAMED_GOAL, second], status="FT")) for i in range(1, 7)]
+    known, _, _ = nameless_polls(polls, finished_from=0)
+    assert sorted(known) == [GID_UNNAMED, "1035037_42_unnamed_normal_2"]
+    assert [known[g].elapsed for g in sorted(known)] == [31, 70]
 
 
 def test_apply_poll_does_not_mutate_its_input():

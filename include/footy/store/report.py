@@ -52,6 +52,20 @@ def expired_fixtures(db: Database, limit: int = 5) -> list[dict[str, Any]]:
              "reason": d.get("completed_reason", "")} for d in cursor]  # fmt: skip
 
 
+def nameless_goals(db: Database, limit: int = 10) -> dict[str, Any]:
+    """Goals without a scorer name: those still held for one (per active fixture, with the
+    polls held so far) and those processed as unnamed goals."""
+    held = [
+        {"fixture": d["_id"], "label": d.get("label", str(d["_id"])), "team": h.get("team_name"),
+         "minute": h.get("minute"), "reason": h.get("reason", "")}
+        for d in db[FIXTURES_ACTIVE].find({"held_goals.0": {"$exists": True}},
+                                          {"label": 1, "held_goals": 1}).limit(limit)
+        for h in d["held_goals"]
+    ]  # fmt: skip
+    unnamed = db[GOALS].count_documents({"_id": {"$regex": "_unnamed_"}, "player_name": None})
+    return {"held": held, "unnamed": unnamed}
+
+
 def goal_counts(db: Database) -> dict[str, int]:
     return {stage: db[GOALS].count_documents(query) for stage, query in GOAL_STAGES.items()}
 

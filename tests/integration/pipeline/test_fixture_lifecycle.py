@@ -6,7 +6,10 @@ process exactly as the DAGs call them, and ends with exactly the expected goals.
 
 from __future__ import annotations
 
+import copy
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +27,7 @@ BASE = datetime(2026, 3, 14, 15, 0, tzinfo=UTC)
 LEAD = timedelta(seconds=20)
 STEP = 1  # scenario seconds between polls: the VAR goal is confirmed before it is disallowed
 TRACKING = Tracking([39, 45], [], 2025)  # Premier League and FA Cup
+SCENARIOS = Path(__file__).resolve().parents[3] / "include" / "footy" / "scenarios"
 
 CONFIRMED = {
     "2001_50_1100_normal_1",  # Haaland, minute corrected 12' -> 11' (same id)
@@ -246,3 +250,53 @@ def test_a_fixture_still_active_long_after_kickoff_expires_with_its_reason(db, s
     assert "without a scorer name" in done["completed_reason"]
     assert db[FIXTURES_ACTIVE].find_one({"_id": 2001}) is None
     assert "without a scorer name" in render(collect(db))
+
+
+def _scenario_without_names() -> dict:
+    """test_matchday's 2001 as a lower league shows it: Martinelli's name never arrives, and
+    a second Arsenal goal is nameless from the start."""
+    data = json.loads((SCENARIOS / "test_matchday.json").read_text())
+    fixture = next(f for f in data["fixtures"] if f["id"] == 2001)
+    for event in fixture["events"]:
+        event.pop("clips", None)
+        if event["key"] == "a-unknown-1":
+            event.pop("changes")
+    late = copy.deepcopy(next(e for e in fixture["events"] if e["key"] == "a-unknown-1"))
+    fixture["events"].append({**late, "key": "a-unknown-2", "elapsed": 120 - 60, "t": 180})
+    return {**data, "name": "nameless", "fixtures": [fixture]}
+
+
+def test_goals_whose_names_never_arrive_are_processed_unnamed_and_the_fixture_ends(db):
+    handle = start_in_thread(_scenario_without_names(), base_time=BASE, paused_at=0)
+    try:
+        api = ApiFootballClient(handle.url, "test-key", timeout=(2, 5), max_attempts=2,
+                                backoff_initial=0.05, backoff_max=0.2, max_total_wait=2)
+        replay(db, handle, api, until=100)
+        assert "held: 2001 Manchester City v Arsenal: Arsenal 31': scorer not known yet (11 of " \
+            "15 polls)" in render(collect(db))
+        replay_more(db, handle, api, 101, 200)
+        goals = {g["_id"]: g for g in db[GOALS].find()}
+        first, second = "2001_42_unnamed_normal_1", "2001_42_unnamed_normal_2"
+        assert goals[first]["status"] == goals[second]["status"] == "confirmed"
+        assert goals[first]["label"] == "Unnamed scorer 31' Manchester City v Arsenal"
+        assert goals[first]["player_name"] is None
+        # held 15 polls during play; the late one only 3 polls past full time (t=186)
+        active = db[FIXTURES_ACTIVE].find_one({"_id": 2001}) or db[
+            FIXTURES_COMPLETED].find_one({"_id": 2001})
+        assert active["debounce"][first]["first_seen_poll"] == "poll-104"
+        assert active["debounce"][second]["first_seen_poll"] == "poll-188"
+        assert "unnamed scorer              2" in render(collect(db))
+        replay_more(db, handle, api, 201, 215)
+        done = db[FIXTURES_COMPLETED].find_one({"_id": 2001})
+        assert done is not None and done["outcome"] == "finished", "not held for a name"
+    finally:
+        handle.stop()
+
+
+def replay_more(db, standin, client, start: int, until: int) -> None:
+    for t in range(start, until + 1, STEP):
+        now = _at(standin, t)
+        advance(db, now, lead=LEAD)
+        monitor(db, client, f"poll-{t:g}", now)
+        _process_pending(db, now)
+        _complete_all_goals(db)
