@@ -14,9 +14,9 @@ from footy.store import connect
 from footy.store.report import (
     expired_fixtures,
     fixture_counts,
-    nameless_goals,
     goal_counts,
     goal_summaries,
+    nameless_goals,
     recent_errors,
     stuck_claims,
     video_counts,
