@@ -12,6 +12,7 @@ from datetime import datetime
 
 from footy.store import connect
 from footy.store.report import (
+    api_requests_today,
     expired_fixtures,
     fixture_counts,
     goal_counts,
@@ -23,9 +24,10 @@ from footy.store.report import (
 )
 
 
-def collect(db) -> dict:
+def collect(db, now: datetime | None = None) -> dict:
     return {
         "fixtures": fixture_counts(db),
+        "api_football": api_requests_today(db, now),
         "expired_fixtures": expired_fixtures(db),
         "goals": goal_counts(db),
         "nameless_goals": nameless_goals(db),
@@ -39,6 +41,11 @@ def render(report: dict) -> str:
     lines = ["fixtures:"]
     lines += [f"  {name:<22} {n:>6}" for name, n in report["fixtures"].items()]
     lines += [f"  expired: {f['label']}: {f['reason']}" for f in report["expired_fixtures"]]
+    api = report["api_football"]
+    left = f", {api['left']} left of {api['budget']}" if api.get("budget") else ""
+    plan = (f"; polls every {api['interval_s']:.0f}s ({api['reason']})"
+            if api.get("interval_s") else "")  # fmt: skip
+    lines.append(f"api-football today: {api.get('used') or 0} requests used{left}{plan}")
     lines.append("goals:")
     lines += [f"  {stage:<22} {n:>6}" for stage, n in report["goals"].items()]
     nameless = report["nameless_goals"]

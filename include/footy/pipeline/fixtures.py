@@ -9,7 +9,15 @@ from typing import Any
 
 from pymongo.database import Database
 
-from footy.api_football import ApiFootballClient, parse_event
+from footy.api_budget import (
+    DEFAULT_DAILY_BUDGET,
+    PollCost,
+    PollPlan,
+    last_match_end,
+    plan_polls,
+    poll_cost,
+)
+from footy.api_football import ApiFootballClient, FixtureBatch, parse_event
 from footy.errors import PayloadError, error_record
 from footy.goals import (
     NAMELESS_POLLS,
@@ -20,6 +28,7 @@ from footy.goals import (
     name_nameless,
     totals_disagree,
 )
+from footy.store.api_usage import record_requests, usage_today
 from footy.store.db import FIXTURES_ACTIVE, FIXTURES_COMPLETED, FIXTURES_STAGING
 from footy.store.fixtures import (
     fixture_fields,
@@ -70,12 +79,16 @@ def season_for(day: str) -> int:
 def ingest(
     db: Database, client: ApiFootballClient, day: str, tracking: Tracking, now: datetime
 ) -> dict[str, Any]:
-    batch = client.fixtures_by_date(
-        day,
-        league_ids=tracking.league_ids,
-        team_ids=tracking.team_ids,
-        season=tracking.season or season_for(day),
-    )
+    calls_before = client.calls
+    try:
+        batch = client.fixtures_by_date(
+            day,
+            league_ids=tracking.league_ids,
+            team_ids=tracking.team_ids,
+            season=tracking.season or season_for(day),
+        )
+    finally:
+        record_requests(db, now, client.calls - calls_before)
     counts = {"inserted": 0, "updated": 0, "unchanged": 0}
     errors: list[dict[str, Any]] = []
     for fixture in batch.fixtures:
@@ -179,8 +192,20 @@ MATCH_CLOCK = ("elapsed", "extra")  # fixture fields that change every minute of
 FINISHED_POLLS_CAP = 20  # polls_since_finished stops counting here (settling needs fewer)
 
 
-def monitor(db: Database, client: ApiFootballClient, poll_id: str, now: datetime) -> dict[str, Any]:
+def monitor(
+    db: Database,
+    client: ApiFootballClient,
+    poll_id: str,
+    now: datetime,
+    *,
+    budget: int = DEFAULT_DAILY_BUDGET,
+    base_interval: timedelta = timedelta(seconds=60),
+) -> dict[str, Any]:
     """One batched poll of every active fixture. One fixture's bad data never fails the rest.
+
+    The poll costs the fewest requests (``ids=`` batches or ``live=all``); the requests are
+    counted for the day, and the next poll is delayed when polling every ``base_interval``
+    would spend the day's ``budget`` before the last match ends (``footy.api_budget``).
 
     Every active fixture is read in one query; only fixtures whose stored state the poll
     changes are written, in one unordered bulk write (each update conditioned on the poll
@@ -189,8 +214,16 @@ def monitor(db: Database, client: ApiFootballClient, poll_id: str, now: datetime
     """
     active = {d["_id"]: d for d in db[FIXTURES_ACTIVE].find({})}
     if not active:
-        return {"polled": 0, "changed": [], "errors": [], "writes": 0}
-    batch = client.fixtures_by_ids(sorted(active))
+        return {"polled": 0, "changed": [], "errors": [], "writes": 0, "requests": 0}
+    cost = poll_cost([d.get("status", "") for d in active.values()])
+    calls_before = client.calls
+    try:
+        batch = _fetch(client, sorted(active), cost)
+    finally:
+        spent = client.calls - calls_before
+        if spent:
+            record_requests(db, now, spent)
+    plan = _plan_next_poll(db, client, now, cost, budget, base_interval)
     errors = [{"fixture": key, **error_record(exc)} for key, exc in batch.errors]
     updates: dict[int, tuple[int, dict[str, Any], bool]] = {}
     for fixture in batch.fixtures:
@@ -228,7 +261,62 @@ def monitor(db: Database, client: ApiFootballClient, poll_id: str, now: datetime
         "errors": errors,
         "missing": missing,
         "writes": len(stored),
+        "requests": spent,
+        "live_all": cost.live_all,
+        "next_poll_in_s": plan.interval.total_seconds(),
+        "budget": plan.reason,
     }
+
+
+def _fetch(client: ApiFootballClient, ids: list[int], cost: PollCost) -> FixtureBatch:
+    """The fixtures ``ids`` by the cheaper way (see ``footy.api_budget.poll_cost``)."""
+    if not cost.live_all:
+        return client.fixtures_by_ids(ids)
+    live = client.live_fixtures()
+    wanted = set(ids)
+    fixtures = [f for f in live.fixtures if f.id in wanted]
+    errors = [(key, exc) for key, exc in live.errors if key in wanted]
+    rest = sorted(wanted - {f.id for f in fixtures} - {key for key, _ in errors})
+    if rest:  # not in play: not started yet, or finished and settling
+        more = client.fixtures_by_ids(rest)
+        fixtures, errors = fixtures + more.fixtures, errors + more.errors
+    return FixtureBatch(fixtures, errors)
+
+
+def _plan_next_poll(
+    db: Database,
+    client: ApiFootballClient,
+    now: datetime,
+    cost: PollCost,
+    budget: int,
+    base_interval: timedelta,
+) -> PollPlan:
+    """Spread the day's budget over the rest of the match day; store when to poll next."""
+    today_end = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
+    kickoffs = [
+        _aware(d["kickoff"])
+        for name in (FIXTURES_ACTIVE, FIXTURES_STAGING)
+        for d in db[name].find({"kickoff": {"$lt": today_end}}, {"kickoff": 1})
+    ]
+    remaining = client.rate_limit.get("day_remaining")
+    plan = plan_polls(
+        now=now,
+        base_interval=base_interval,
+        budget=budget,
+        used=usage_today(db, now).get("used", 0),
+        api_remaining=None if remaining is None else int(remaining),
+        cost=cost.requests,
+        last_match_ends=last_match_end(kickoffs, now),
+    )
+    slowed = plan.interval > base_interval
+    record_requests(db, now, 0, {
+        "budget": budget, "left": plan.requests_left, "reason": plan.reason,
+        "interval_s": plan.interval.total_seconds(),
+        "next_poll_at": now + plan.interval if slowed else None,
+    })  # fmt: skip
+    if slowed:
+        log.warning("API-Football budget: %s", plan.reason)
+    return plan
 
 
 def _plan_fixture_poll(

@@ -13,11 +13,12 @@ yt-dlp or Airflow.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.database import Database
 
+from footy.store.api_usage import next_poll_at
 from footy.store.claims import unclaimed
 from footy.store.db import FIXTURES_ACTIVE
 from footy.store.discovery import due_goal_ids
@@ -50,8 +51,16 @@ def goals_to_filter(db: Database, now: datetime) -> list[Any]:
 
 
 def active_fixtures(db: Database, now: datetime) -> list[Any]:
-    """monitor_fixtures: every active fixture (polled while there is one)."""
+    """monitor_fixtures: every active fixture (polled while there is one), unless the day's
+    API budget holds the next poll back (``footy.api_budget``)."""
+    hold = next_poll_at(db, now)
+    if hold is not None and _aware(hold) > now:
+        return []
     return [d["_id"] for d in db[FIXTURES_ACTIVE].find({}, {"_id": 1}).sort("_id", 1)]
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 FINDERS: dict[str, Callable[[Database, datetime], list[Any]]] = {

@@ -17,6 +17,7 @@ FIXTURES_COMPLETED = "fixtures_completed"
 GOALS = "goals"
 VIDEOS = "videos"
 CLAIMS = "claims"
+API_USAGE = "api_usage"
 
 DEFAULT_DB_NAME = "footy"
 

@@ -9,6 +9,7 @@ from typing import Any
 from pymongo import DESCENDING
 from pymongo.database import Database
 
+from footy.store.api_usage import usage_today
 from footy.store.db import (
     CLAIMS,
     FIXTURES_ACTIVE,
@@ -64,6 +65,13 @@ def nameless_goals(db: Database, limit: int = 10) -> dict[str, Any]:
     ]  # fmt: skip
     unnamed = db[GOALS].count_documents({"_id": {"$regex": "_unnamed_"}, "player_name": None})
     return {"held": held, "unnamed": unnamed}
+
+
+def api_requests_today(db: Database, now: datetime | None = None) -> dict[str, Any]:
+    """API-Football requests spent today (UTC), what is left, and the poll plan."""
+    doc = usage_today(db, now or datetime.now(UTC))
+    return {k: doc.get(k) for k in ("used", "budget", "left", "interval_s", "reason",
+                                     "next_poll_at")}  # fmt: skip
 
 
 def goal_counts(db: Database) -> dict[str, int]:

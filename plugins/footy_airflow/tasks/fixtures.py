@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
+from footy.api_budget import budget_from_env
 from footy.pipeline import fixtures as fixture_stage
 from footy.pipeline import goals as goal_stage
 from footy_airflow.assets import CONFIRMED_GOALS, FIXTURE_GOAL_CHANGES, WITHDRAWN_GOALS
 from footy_airflow.connections import api_football_client, json_variable
+from footy_airflow.defaults import poll_seconds
 from footy_airflow.mongo import footy_db
 
 log = logging.getLogger(__name__)
@@ -51,9 +54,15 @@ def advance_buckets() -> dict[str, list[int]]:
 @task
 def poll_active_fixtures(run_id: str | None = None) -> list[int]:
     """One batched API poll of all active fixtures; returns those whose goals changed."""
-    summary = fixture_stage.monitor(footy_db(), api_football_client(), run_id or "", _now())
-    log.info("polled %d fixture(s), %d written; goal changes in %s; %d error(s)",
-             summary["polled"], summary["writes"], summary["changed"], len(summary["errors"]))
+    summary = fixture_stage.monitor(
+        footy_db(), api_football_client(), run_id or "", _now(),
+        budget=budget_from_env(dict(os.environ)), base_interval=timedelta(seconds=poll_seconds()),
+    )  # fmt: skip
+    log.info("polled %d fixture(s) with %d request(s)%s, %d written; goal changes in %s; "
+             "%d error(s); next poll in %.0fs (%s)", summary["polled"], summary["requests"],
+             " (live=all)" if summary.get("live_all") else "", summary["writes"],
+             summary["changed"], len(summary["errors"]), summary.get("next_poll_in_s", 0),
+             summary.get("budget", ""))  # fmt: skip
     return summary["changed"]
 
 

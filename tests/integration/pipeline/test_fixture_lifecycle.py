@@ -14,11 +14,14 @@ from pathlib import Path
 import pytest
 
 from footy.api_football import ApiFootballClient
-from footy.pipeline.fixtures import Tracking, advance, ingest, monitor
+from footy.api_budget import PollCost
+from footy.pipeline.fixtures import Tracking, _fetch, advance, ingest, monitor
 from footy.pipeline.goals import process_fixture_goals, process_manual_goals
 from footy.standin.server import start_in_thread
 from footy.status import collect, render
 from footy.store import FIXTURES_ACTIVE, FIXTURES_COMPLETED, FIXTURES_STAGING, GOALS
+from footy.store.api_usage import usage_id
+from footy.store.backlog import active_fixtures
 from footy.store.fixtures import record_polls
 
 pytestmark = pytest.mark.integration
@@ -300,3 +303,32 @@ def replay_more(db, standin, client, start: int, until: int) -> None:
         monitor(db, client, f"poll-{t:g}", now)
         _process_pending(db, now)
         _complete_all_goals(db)
+
+
+def test_polls_count_their_requests_and_a_small_budget_slows_them(db, standin, client):
+    replay(db, standin, client, until=70)  # two fixtures in play, others staged
+    used = db.api_usage.find_one({"_id": usage_id(_at(standin, 70))})["used"]
+    assert used == client.calls, "every request of ingest and the polls is counted"
+
+    now = _at(standin, 71)
+    roomy = monitor(db, client, "poll-roomy", now, budget=used + 1000)
+    assert roomy["requests"] == 1 and roomy["next_poll_in_s"] == 60
+    assert active_fixtures(db, now), "within budget: the watcher sees the active fixtures"
+
+    tight = monitor(db, client, "poll-tight", now, budget=used + 1 + 10)
+    assert tight["next_poll_in_s"] > 60 and "slowed to every" in tight["budget"]
+    assert active_fixtures(db, now) == [], "the budget holds the next poll back"
+    later = now + timedelta(seconds=tight["next_poll_in_s"] + 1)
+    assert active_fixtures(db, later), "and lets it run when its time comes"
+    assert "requests used, 9 left of" in render(collect(db, now))
+
+
+def test_live_all_returns_the_same_fixtures_as_ids(db, standin, client):
+    replay(db, standin, client, until=70)
+    ids = sorted(d["_id"] for d in db[FIXTURES_ACTIVE].find({}, {"_id": 1}))
+    by_ids = _fetch(client, ids, PollCost(False, 1))
+    calls = client.calls
+    by_live = _fetch(client, ids, PollCost(True, 1))
+    assert sorted(f.id for f in by_live.fixtures) == sorted(f.id for f in by_ids.fixtures) == ids
+    assert {f.id: f.events for f in by_live.fixtures} == {f.id: f.events for f in by_ids.fixtures}
+    assert client.calls - calls >= 1
