@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from footy.api_football import ApiFootballClient
 from footy.api_budget import PollCost
+from footy.api_football import ApiFootballClient
 from footy.pipeline.fixtures import Tracking, _fetch, advance, ingest, monitor
 from footy.pipeline.goals import process_fixture_goals, process_manual_goals
 from footy.standin.server import start_in_thread
