@@ -54,7 +54,7 @@ from footy_testbed.clipgen import FFMPEG, make_once
 TRANSCODE_VERSION = 1
 FAMILIES = ("crop", "zoom", "scale", "fps", "trim", "bars", "colour", "overlay")
 DECISIONS = ("mirror", "speed")
-TUNING_SEEDS = (101, 102, 103, 104)
+TUNING_SEEDS = (101, 102, 103, 104, 105, 106, 107, 108)
 HELDOUT_SEEDS = (92_003, 92_011, 92_017, 92_023)
 SPENT_SEEDS = (
     (90_211, 90_223, 90_227, 90_229)  # held out until the batch clustering changed
