@@ -131,7 +131,7 @@ def advance(
             ):
                 moved["activated"].append(doc["_id"])
 
-    for doc in db[FIXTURES_ACTIVE].find({}, {"events": 0}):
+    for doc in db[FIXTURES_ACTIVE].find({}, {"goal_events": 0}):
         status = doc["status"]
         if _aware(doc["kickoff"]) + max_age <= now:
             reason = _expiry_reason(doc, max_age)
@@ -344,7 +344,10 @@ def _plan_fixture_poll(
         log.info("fixture %s: score totals disagree with goal events (lagging totals)", fixture.id)
     fields = {
         **fixture_fields(fixture),
-        "events": [_event_record(e) for e in fixture.events or ()],
+        # Goal events only: cards and substitutions change nothing here, and storing them
+        # would rewrite a live fixture's document on every booking.
+        "goal_events": [_event_record(e) for e in fixture.events or ()
+                        if e.type.strip().lower() == "goal"],  # fmt: skip
         "debounce": {gid: t.to_record() for gid, t in outcome.tracks.items()},
         "held_goals": [
             {
