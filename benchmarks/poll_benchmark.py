@@ -70,12 +70,20 @@ def fixture_payload(n: int, minute: int, goals: int) -> dict[str, Any]:
 
 
 class RecordedPoll:
-    """Answers ``fixtures_by_ids`` from a prepared payload (no HTTP: DB work only)."""
+    """Answers the poll from a prepared payload (no HTTP: DB work only); counts the requests
+    the poll would have made."""
 
     def __init__(self, items: list[dict[str, Any]]) -> None:
         self.batch: FixtureBatch = parse_fixtures(items)
+        self.calls = 0
+        self.rate_limit: dict[str, float | None] = {"day_remaining": None}
 
     def fixtures_by_ids(self, ids) -> FixtureBatch:
+        self.calls += -(-len(list(ids)) // 20)
+        return self.batch
+
+    def live_fixtures(self) -> FixtureBatch:
+        self.calls += 1
         return self.batch
 
 
@@ -112,7 +120,8 @@ def main() -> None:
             took = time.perf_counter() - t
             print(f"{name:<28} {took:6.2f}s  {summary['writes']:>4} of {summary['polled']} "
                   f"fixtures written, {len(summary['changed'])} with goal changes, "
-                  f"{len(summary['errors'])} errors")  # fmt: skip
+                  f"{len(summary['errors'])} errors, {summary['requests']} API request(s)"
+                  f"{' (live=all)' if summary['live_all'] else ''}")  # fmt: skip
 
         print(f"{args.fixtures} live fixtures, {args.goals_per_fixture} goals each, "
               f"FerretDB/MongoDB at {client.address}")  # fmt: skip
