@@ -22,9 +22,11 @@ from footy.api_football import Fixture
 from footy.store.db import FIXTURES_ACTIVE, FIXTURES_COMPLETED, FIXTURES_STAGING
 from footy.store.retry import retry_when_locked
 
-# updates per bulk write: FerretDB answers a bulk write only when all of it is applied (about
-# 25 ms per document on SQLite), so batches keep each call well inside the client's timeout
-BULK_BATCH = 50
+# Updates per bulk write. FerretDB answers a bulk write only when all of it is applied (25 to
+# 350 ms per document on SQLite), so batches keep each call inside the client's timeout; and
+# on its PostgreSQL backend an unordered bulk write of 50 updates hangs (its updates run at
+# once and exhaust its connection pool) while 20 do not.
+BULK_BATCH = 20
 BUCKET_ORDER = (FIXTURES_STAGING, FIXTURES_ACTIVE, FIXTURES_COMPLETED)
 BUCKET_COLLECTION = {
     "staging": FIXTURES_STAGING,
