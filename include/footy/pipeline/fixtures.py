@@ -219,11 +219,11 @@ def monitor(
     calls_before = client.calls
     try:
         batch = _fetch(client, sorted(active), cost)
-    finally:
-        spent = client.calls - calls_before
-        if spent:
-            record_requests(db, now, spent)
-    plan = _plan_next_poll(db, client, now, cost, budget, base_interval)
+    except BaseException:
+        record_requests(db, now, client.calls - calls_before)  # failed calls count too
+        raise
+    spent = client.calls - calls_before
+    plan = _plan_next_poll(db, client, now, cost, budget, base_interval, spent)
     errors = [{"fixture": key, **error_record(exc)} for key, exc in batch.errors]
     updates: dict[int, tuple[int, dict[str, Any], bool]] = {}
     for fixture in batch.fixtures:
@@ -290,8 +290,10 @@ def _plan_next_poll(
     cost: PollCost,
     budget: int,
     base_interval: timedelta,
+    spent: int,
 ) -> PollPlan:
-    """Spread the day's budget over the rest of the match day; store when to poll next."""
+    """Spread the day's budget over the rest of the match day; count this poll's ``spent``
+    requests and store when to poll next, in one update."""
     today_end = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
     kickoffs = [
         _aware(d["kickoff"])
@@ -303,13 +305,13 @@ def _plan_next_poll(
         now=now,
         base_interval=base_interval,
         budget=budget,
-        used=usage_today(db, now).get("used", 0),
+        used=usage_today(db, now).get("used", 0) + spent,
         api_remaining=None if remaining is None else int(remaining),
         cost=cost.requests,
         last_match_ends=last_match_end(kickoffs, now),
     )
     slowed = plan.interval > base_interval
-    record_requests(db, now, 0, {
+    record_requests(db, now, spent, {
         "budget": budget, "left": plan.requests_left, "reason": plan.reason,
         "interval_s": plan.interval.total_seconds(),
         "next_poll_at": now + plan.interval if slowed else None,
