@@ -29,8 +29,10 @@ venv: .venv/.installed
 ferretdb:
 	@bash scripts/install-ferretdb.sh
 
+# Two workers: the end-to-end run mostly waits on its match day's clock, so the rest of the
+# suite runs beside it (tests/conftest.py keeps tests that share state on one worker).
 test: setup
-	$(PY) -m pytest -q -ra
+	$(PY) -m pytest -q -ra -n 2 --dist loadgroup
 
 lint: venv
 	.venv/bin/ruff check dags plugins include tests benchmarks

@@ -1,12 +1,16 @@
-"""Load benchmark: 40 matches and 200 goals within 15 scenario minutes, through the real stack.
+"""Burst benchmark: a match day of live fixtures whose goals all fall within 15 scenario
+minutes, through the real stack.
 
 FerretDB, the stand-in server and ``airflow standalone`` (scheduler, triggerer,
 dag-processor, LocalExecutor) run exactly as ``make run`` starts them, on a generated match
 day. Prints per-stage throughput, goal-to-first-keeper latency (p50/p95), the peak memory of
-the Airflow processes, and a check that every goal completed exactly once. Figures only: it
-asserts nothing.
+the Airflow processes, the scheduler's CPU seconds, the DAG runs and task instances the day
+cost, and a check that every goal completed exactly once. Figures only: it asserts nothing.
 
-    .venv/bin/python benchmarks/load_benchmark.py [--matches 40] [--goals-per-match 5]
+    .venv/bin/python benchmarks/load_benchmark.py [--fixtures 500] [--goals 300]
+
+With hundreds of fixtures, run FerretDB on PostgreSQL (``FOOTY_FERRETDB_BACKEND=postgresql``,
+see the README): on SQLite one poll of 500 live fixtures takes minutes.
 """
 
 from __future__ import annotations
@@ -25,14 +29,15 @@ from pathlib import Path
 
 import psutil
 
-from footy.embedded import embedded_env
-from footy.localstack import ROOT, LocalStack
-from footy.standin.media import prerender
-from footy.standin.server import make_world
 from footy.storage import LocalClipStorage
 from footy.store import GOALS, VIDEOS, connect
 from footy.store.report import goal_summaries
+from footy_testbed.embedded import embedded_env
+from footy_testbed.services import ROOT, STAGE_DAGS, ServiceStack
+from footy_testbed.standin.media import prerender
+from footy_testbed.standin.server import make_world
 
+MAX_GOALS = 5  # per fixture
 STAGES = {"discover": "twitter_scraped", "download": "videos_downloaded",
           "filter": "videos_filtered"}
 
@@ -49,12 +54,24 @@ def surname(i: int) -> str:
     return "".join(parts).capitalize()
 
 
-def scenario(matches: int, goals_per_match: int, seed: int = 7) -> dict:
+def goals_per_fixture(fixtures: int, goals: int, rng: random.Random) -> list[int]:
+    """Spread ``goals`` over ``fixtures`` as a real day does: many matches without a goal, a
+    few with five (at most ``MAX_GOALS`` each)."""
+    if goals > fixtures * MAX_GOALS:
+        raise SystemExit(f"{goals} goals do not fit in {fixtures} fixtures of {MAX_GOALS} each")
+    counts = [0] * fixtures
+    for _ in range(goals):
+        counts[rng.choice([m for m, n in enumerate(counts) if n < MAX_GOALS])] += 1
+    return counts
+
+
+def scenario(fixtures: int, goals: int, seed: int = 7) -> dict:
     """A match day: kick-offs staggered over 2 minutes, all goals inside 15 minutes."""
     rng = random.Random(seed)
-    fixtures = []
-    for m in range(matches):
-        kickoff = 30 + (m * 90) // matches
+    counts = goals_per_fixture(fixtures, goals, rng)
+    day = []
+    for m, goals_per_match in enumerate(counts):
+        kickoff = 30 + (m * 90) // fixtures
         minute_s = 8.0  # 90 minutes in 12 scenario minutes
         events = []
         minutes = sorted(rng.sample(range(3, 89), goals_per_match))
@@ -70,10 +87,10 @@ def scenario(matches: int, goals_per_match: int, seed: int = 7) -> dict:
                 "clips": [{"id": str(1_900_000_000_000_000_000 + m * 1000 + g * 10 + 1),
                            "after": 5, "text": f"{surname(player)} scores",
                            # a scene of its own: different goals never share a clip
-                           "video": {"scene": 100 + m * goals_per_match + g,
+                           "video": {"scene": 100 + m * MAX_GOALS + g,
                                      "duration": 6.0}}],
             })
-        fixtures.append({
+        day.append({
             "id": 9000 + m, "kickoff": kickoff, "minute_seconds": minute_s, "totals_lag": 5,
             "league": {"id": 39, "name": "Premier League", "season": 2025, "round": "Load"},
             "home": {"id": 500 + 2 * m, "name": f"Home FC {m:02d}"},
@@ -86,12 +103,14 @@ def scenario(matches: int, goals_per_match: int, seed: int = 7) -> dict:
             ],
             "events": sorted(events, key=lambda e: e["t"]),
         })
-    return {"name": "load", "description": f"{matches} matches, {matches * goals_per_match} "
-            "goals", "settings": {"page_size": 20}, "fixtures": fixtures}
+    return {"name": "load", "description": f"{fixtures} fixtures, {goals} goals",
+            "settings": {"page_size": 20}, "fixtures": day}
 
 
 class MemoryWatch(threading.Thread):
     """Peak memory of the airflow standalone process tree, sampled every 2 s.
+
+    Also keeps the CPU seconds of the scheduler process (user + system), read while it runs.
 
     Summed as PSS (each shared page split among the processes sharing it): the forked task
     processes share most of their pages, so summed RSS would count them many times over.
@@ -100,6 +119,7 @@ class MemoryWatch(threading.Thread):
     def __init__(self, pidfile: Path) -> None:
         super().__init__(daemon=True)
         self.pidfile, self.peak, self.peak_processes = pidfile, 0, 0
+        self.scheduler_cpu = 0.0
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -113,6 +133,9 @@ class MemoryWatch(threading.Thread):
             for proc in procs:
                 try:
                     total += proc.memory_full_info().pss
+                    if "scheduler" in " ".join(proc.cmdline()[1:3]):
+                        cpu = proc.cpu_times()
+                        self.scheduler_cpu = max(self.scheduler_cpu, cpu.user + cpu.system)
                 except psutil.Error:
                     continue  # a task process that ended between listing and reading
             self.peak = max(self.peak, total)
@@ -121,15 +144,15 @@ class MemoryWatch(threading.Thread):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--matches", type=int, default=40)
-    parser.add_argument("--goals-per-match", type=int, default=5)
+    parser.add_argument("--fixtures", type=int, default=500)
+    parser.add_argument("--goals", type=int, default=300)
     parser.add_argument("--limit-minutes", type=float, default=45)
     args = parser.parse_args()
-    total_goals = args.matches * args.goals_per_match
+    total_goals = args.goals
 
     work = Path(tempfile.mkdtemp(prefix="footy-load-"))
     plan = work / "load.json"
-    day = scenario(args.matches, args.goals_per_match)
+    day = scenario(args.fixtures, args.goals)
     plan.write_text(json.dumps(day))
     # Rendering is the stand-in clip host's work, not the pipeline's: do it before the clock
     # starts, as a CDN holds a file before its post appears (cached across runs).
@@ -149,8 +172,8 @@ def main() -> int:
         "AIRFLOW_VAR_FOOTY_DISCOVERY": json.dumps(
             {"attempts": 2, "interval_seconds": 30, "enough_clips": 10}),
     }
-    stack = LocalStack(env)
-    database = LocalStack(dict(os.environ))  # the project's FerretDB, shared, not this run's
+    stack = ServiceStack(env)
+    database = ServiceStack(dict(os.environ))  # the project's FerretDB, shared, not this run's
     memory = MemoryWatch(work / "state" / "run" / "airflow.pid")
     try:
         database.start("ferretdb")
@@ -171,6 +194,7 @@ def main() -> int:
                 break
             time.sleep(20)
         report(db, LocalClipStorage(work / "storage"), total_goals, memory)
+        report_runs(stack)
     finally:
         memory.stop.set()
         stack.stop()
@@ -208,6 +232,7 @@ def report(db, storage: LocalClipStorage, total_goals: int, memory: MemoryWatch)
         print_quantiles(f"  -> {name}", seconds)
     print(f"peak memory of the Airflow processes: {memory.peak / 2**20:.0f} MiB PSS "
           f"(at most {memory.peak_processes} processes at once)")
+    print(f"scheduler CPU: {memory.scheduler_cpu:.0f} s")
     completed = [g for g in goals if g["processing_status"].get("completed")]
     kept = list(db[VIDEOS].find({"state": "kept"}, {"goal_id": 1, "storage": 1}))
     per_goal = {g["_id"]: 0 for g in goals}
@@ -220,6 +245,17 @@ def report(db, storage: LocalClipStorage, total_goals: int, memory: MemoryWatch)
           f"{sum(per_goal.values())} keepers ({sum(1 for n in per_goal.values() if n != 1)} "
           f"goals without exactly one), {len(objects)} stored objects -> "
           f"{'OK' if ok else 'MISMATCH'}")
+
+
+def report_runs(stack: ServiceStack) -> None:
+    """DAG runs and task instances per DAG, from Airflow's REST API."""
+    runs = tis = 0
+    for dag_id in STAGE_DAGS:
+        n_runs = stack.run_count(dag_id)
+        n_tis = stack.call("GET", f"/dags/{dag_id}/dagRuns/~/taskInstances?limit=1")
+        runs, tis = runs + n_runs, tis + n_tis["total_entries"]
+        print(f"  {dag_id:<18} {n_runs:>5} runs {n_tis['total_entries']:>6} task instances")
+    print(f"DAG runs {runs}, task instances {tis}")
 
 
 def print_quantiles(name: str, seconds: list[float]) -> None:

@@ -42,7 +42,7 @@ from airflow.sdk import DAG, Param
 from footy.store.downloads import due_query
 from footy_airflow.assets import CLIP_CANDIDATES, DOWNLOADS_WAITING
 from footy_airflow.defaults import DEFAULT_ARGS, SENSOR_ARGS
-from footy_airflow.params import GOAL_IDS_SCHEMA
+from footy_airflow.params import goal_id_param, goal_ids_param
 from footy_airflow.sensors import MongoQuerySensor
 from footy_airflow.tasks.download import (
     WAIT_TASK_ID,
@@ -65,8 +65,8 @@ with DAG(
     default_args=DEFAULT_ARGS,
     tags=["footy", "clips"],
     params={
-        "goal_ids": Param([], type="array", items=GOAL_IDS_SCHEMA["items"], maxItems=1024,
-                          description="Manual run: download these goals' due clips now"),
+        "goal_ids": goal_ids_param("Manual run: download these goals' due clips now"),
+        "goal_id": goal_id_param(),
         "force": Param(False, type="boolean",
                        description="Manual run: retry the goals' failed clips too"),
     },

@@ -26,12 +26,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, Param
+from airflow.sdk import DAG
 
 from footy.store.filtering import CLIP_WORK_QUERY
 from footy_airflow.assets import FILTERING_WAITING, STORED_CLIPS, WITHDRAWN_GOALS
 from footy_airflow.defaults import DEFAULT_ARGS, SENSOR_ARGS
-from footy_airflow.params import GOAL_IDS_SCHEMA
+from footy_airflow.params import goal_id_param, goal_ids_param
 from footy_airflow.sensors import MongoQuerySensor
 from footy_airflow.tasks.filter import (
     announce_kept_clips,
@@ -52,8 +52,8 @@ with DAG(
     default_args=DEFAULT_ARGS,
     tags=["footy", "clips"],
     params={
-        "goal_ids": Param([], **GOAL_IDS_SCHEMA,
-                          description="Manual run: filter these goals now"),
+        "goal_ids": goal_ids_param("Manual run: filter these goals now"),
+        "goal_id": goal_id_param(),
     },
 ):
     source = choose_goals_source()

@@ -19,10 +19,10 @@ each stage; a goal's search window spans several attempts a minute apart, so run
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import DAG, Param
+from airflow.sdk import DAG
 
 from footy_airflow.defaults import DEFAULT_ARGS
-from footy_airflow.params import GOAL_IDS_SCHEMA
+from footy_airflow.params import goal_id_param, goal_ids_param
 from footy_airflow.tasks.discover import search_goal
 from footy_airflow.tasks.download import download_goal, select_goals
 from footy_airflow.tasks.filter import collect_goals, filter_goal
@@ -40,8 +40,8 @@ with DAG(
     default_args=DEFAULT_ARGS,
     tags=["footy", "pipeline"],
     params={
-        "goal_ids": Param([], type="array", items=GOAL_IDS_SCHEMA["items"], maxItems=1024,
-                          description="Only these goals (default: every pending goal)"),
+        "goal_ids": goal_ids_param("Only these goals (default: every pending goal)"),
+        "goal_id": goal_id_param(),
     },
 ):
     processed = process_fixture.expand(fixture_id=pending_fixtures())

@@ -26,7 +26,7 @@ from airflow.sdk import DAG, Param
 
 from footy_airflow.assets import FIXTURE_GOAL_CHANGES, GOAL_CHANGES_WAITING
 from footy_airflow.defaults import DEFAULT_ARGS, SENSOR_ARGS
-from footy_airflow.params import GOAL_EVENT_SCHEMA
+from footy_airflow.params import FIXTURE_ID_SCHEMA, GOAL_EVENT_SCHEMA
 from footy_airflow.sensors import MongoQuerySensor
 from footy_airflow.tasks.fixtures import (
     announce_new_goals,
@@ -48,7 +48,7 @@ with DAG(
     default_args=DEFAULT_ARGS,
     tags=["footy", "goals"],
     params={
-        "fixture_id": Param(None, type=["null", "integer"], minimum=1,
+        "fixture_id": Param(None, **FIXTURE_ID_SCHEMA,
                             description="Manual run: the fixture the goal_events belong to"),
         "goal_events": Param([], type="array", items=GOAL_EVENT_SCHEMA,
                              description="Manual run: goal events in API-Football's shape"),

@@ -35,7 +35,7 @@ from airflow.sdk import DAG, Param
 from footy.store.discovery import DUE_GOALS_QUERY
 from footy_airflow.assets import CONFIRMED_GOALS, SEARCHES_PENDING, SEARCHES_WAITING
 from footy_airflow.defaults import DEFAULT_ARGS, SENSOR_ARGS
-from footy_airflow.params import GOAL_IDS_SCHEMA
+from footy_airflow.params import goal_id_param, goal_ids_param
 from footy_airflow.sensors import MongoQuerySensor
 from footy_airflow.tasks.discover import (
     WAIT_TASK_ID,
@@ -58,8 +58,8 @@ with DAG(
     default_args=DEFAULT_ARGS,
     tags=["footy", "clips"],
     params={
-        "goal_ids": Param([], type="array", items=GOAL_IDS_SCHEMA["items"], maxItems=1024,
-                          description="Manual run: search these goals now"),
+        "goal_ids": goal_ids_param("Manual run: search these goals now"),
+        "goal_id": goal_id_param(),
         "force": Param(False, type="boolean",
                        description="Manual run: also search goals whose window has ended"),
     },

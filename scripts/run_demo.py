@@ -19,11 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "include"))
 
-from footy.embedded import embedded_env, real_env  # noqa: E402
-from footy.localstack import STAGE_DAGS, LocalStack  # noqa: E402
 from footy.status import render_goals  # noqa: E402
 from footy.store import connect  # noqa: E402
 from footy.store.report import fixture_counts, goal_counts, goal_summaries, video_counts  # noqa: E402
+from footy_testbed.embedded import embedded_env, real_env  # noqa: E402
+from footy_testbed.services import STAGE_DAGS, ServiceStack  # noqa: E402
 
 PORTS = {"ferretdb": os.environ.get("FOOTY_FERRETDB_PORT", "27117"),
          "standin": os.environ.get("FOOTY_STANDIN_PORT", "8099"),
@@ -58,7 +58,7 @@ def main() -> int:
                             x_bearer_token=env["X_BEARER_TOKEN"]))
         env.setdefault("AIRFLOW_CONN_MONGO_DEFAULT", mongo_uri.replace("mongodb://", "mongo://"))
     else:
-        from footy.standin.scenario import load_scenario
+        from footy_testbed.standin.scenario import load_scenario
 
         plan = load_scenario(scenario)
         leagues = sorted({f.raw["league"]["id"] for f in plan.fixtures})
@@ -67,7 +67,7 @@ def main() -> int:
                                 mongo_uri=mongo_uri, league_ids=leagues, season=season))
         env["FOOTY_SCENARIO"] = scenario
 
-    stack = LocalStack(env)
+    stack = ServiceStack(env)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         stack.start("ferretdb")

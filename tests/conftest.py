@@ -122,3 +122,23 @@ def private_ferretdb(
     yield start
     for server in started:
         server.stop()
+
+
+# Under ``pytest -n 2 --dist loadgroup`` (make test), tests that share expensive or exclusive
+# state run on one worker: the DAG tests share Airflow's SQLite metadata database, each dedup
+# module renders and fingerprints its clip set once per worker, and the end-to-end run has a
+# worker of its own to wait on its match day's clock while the rest of the suite runs.
+XDIST_GROUPS = {
+    "tests/e2e/": "e2e",
+    "tests/integration/dags/": "airflow-metadata-db",
+    "tests/integration/test_dedup.py": "dedup-labeled-set",
+    "tests/integration/test_dedup_reuploads.py": "dedup-reuploads",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(str(item.path)).relative_to(ROOT).as_posix()
+        for prefix, group in XDIST_GROUPS.items():
+            if path.startswith(prefix):
+                item.add_marker(pytest.mark.xdist_group(group))

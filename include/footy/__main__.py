@@ -11,7 +11,6 @@ import sys
 
 COMMANDS = {
     "dedup": ("footy.dedup.cli", "Cluster clips of one goal and name the keeper of each"),
-    "standin": ("footy.standin.server", "Run the stand-in API-Football / X / clip server"),
     "status": ("footy.status", "Goals per stage, stuck claims, recent errors"),
 }
 

@@ -35,6 +35,7 @@ from tenacity import (
     stop_after_delay,
 )
 
+from footy import int64
 from footy.errors import ConfigError, PayloadError, PermanentError, TransientError
 
 log = logging.getLogger(__name__)
@@ -183,6 +184,8 @@ def _int(obj: Any, key: str, where: str, *, required: bool) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise PayloadError(path, f"is {value!r}, expected an integer", source=SOURCE)
+    if not int64.fits(value):
+        raise PayloadError(path, f"is {value}, out of the range storage can hold", source=SOURCE)
     return value
 
 
@@ -283,7 +286,7 @@ def _fixture_key(item: Any, where: str) -> int | str:
     """The fixture id for an error report when it is readable, else the item's path."""
     if isinstance(item, dict) and isinstance(item.get("fixture"), dict):
         fid = item["fixture"].get("id")
-        if isinstance(fid, int) and not isinstance(fid, bool):
+        if isinstance(fid, int) and not isinstance(fid, bool) and int64.fits(fid):
             return fid
     return where
 

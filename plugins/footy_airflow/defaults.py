@@ -1,12 +1,16 @@
-"""Defaults every footy DAG shares: ownership, retries, and sensor behaviour."""
+"""Defaults every footy DAG shares: ownership, retries, the conf check, sensor behaviour."""
 
 from __future__ import annotations
 
 import os
 from datetime import timedelta
 
+from footy_airflow.params import refuse_unknown_conf
+
 DEFAULT_ARGS = {
     "owner": "footy",
+    # a conf key the DAG does not declare fails the run's first task, naming the key
+    "pre_execute": refuse_unknown_conf,
     "retries": 2,
     "retry_delay": timedelta(seconds=20),
     "retry_exponential_backoff": 2.0,

@@ -1,10 +1,12 @@
-"""End to end through the real scheduler, triggerer and dag-processor (`airflow standalone`).
+"""End to end through the real scheduler, triggerer, dag-processor and API server.
 
 FerretDB, the stand-in server (API-Football + X + clip host) replaying the `e2e` scenario and
-`airflow standalone` are started as a user would start them; the DAGs are unpaused and
-ingest is triggered; then the test waits until every fixture is completed and asserts the
-final MongoDB state and the stored objects exactly. Triggering every DAG again must change
-nothing.
+Airflow's components are started as a user would start them (`scripts/service start
+airflow`); the DAGs are unpaused and ingest is triggered; then the test waits until every
+fixture is completed and asserts the final MongoDB state and the stored objects exactly.
+Triggering every DAG again must change nothing. Along the way: the scheduler is killed while
+idle and the triggerer while goals are in flight (both are restarted and nothing is lost),
+every socket of the stack listens on loopback only, and a stop leaves no process behind.
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psutil
 import pytest
+import requests
 
-from footy.embedded import embedded_env
-from footy.localstack import STAGE_DAGS, LocalStack
 from footy.storage import LocalClipStorage
 from footy.store import FIXTURES_ACTIVE, FIXTURES_COMPLETED, FIXTURES_STAGING, GOALS, VIDEOS
 from footy.store.report import goal_summaries
+from footy_testbed.embedded import embedded_env
+from footy_testbed.services import STAGE_DAGS, ServiceStack
 
 pytestmark = pytest.mark.integration
 
@@ -63,15 +67,18 @@ def stack(mongo_uri, tmp_path):
     for key in ("AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW__CORE__PLUGINS_FOLDER",
                 "AIRFLOW__API__BASE_URL", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL"):
         env.pop(key, None)  # scripts/airflow-env derives these for this stack's port
-    running = LocalStack(env)
+    running = ServiceStack(env)
     try:
         running.start("airflow")
         yield running, db_name, tmp_path / "storage"
     finally:
+        tree = running.processes("airflow") + running.processes("standin")
         running.stop()
-        log = tmp_path / "state" / "log" / "airflow.log"
-        if log.exists():
-            print("airflow.log (tail):\n" + "\n".join(log.read_text().splitlines()[-40:]))
+        # a stop leaves nothing behind: components, task processes, the stand-in
+        left = [p for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        for log in sorted((tmp_path / "state" / "log").glob("airflow*.log")):
+            print(f"{log.name} (tail):\n" + "\n".join(log.read_text().splitlines()[-30:]))
+        assert not left, f"processes left after stop: {left}"
 
 
 def _snapshot(db, storage: LocalClipStorage) -> dict:
@@ -96,21 +103,31 @@ def test_match_day_through_the_real_scheduler(stack, capsys):
     airflow.unpause([d for d in STAGE_DAGS if d != "ingest_fixtures"])
 
     # Idle: the DAGs switched on, no fixture anywhere. Work-driven DAGs start no run (their
-    # watchers poll every 5-15 s and would fire within one poll of work appearing).
+    # watchers poll every 5-15 s and would fire within one poll of work appearing). The
+    # scheduler is killed meanwhile: the supervisor starts it again, and the day proves it.
+    scheduler = _kill(airflow, "scheduler")
     time.sleep(IDLE_S)
     idle_runs = {d: airflow.run_count(d) for d in WORK_DRIVEN}
     assert idle_runs == dict.fromkeys(WORK_DRIVEN, 0), idle_runs
+    assert _restarted(airflow, "scheduler", scheduler)
 
     airflow.start("standin")  # the match day starts now
+    # Nothing of the stack listens beyond this machine (API server, log servers, stand-in).
+    listening = airflow.listening()
+    assert listening and all(ip in {"127.0.0.1", "::1"} for _, ip, _ in listening), listening
     airflow.unpause(["ingest_fixtures"])
     airflow.trigger("ingest_fixtures", {"date": datetime.now(UTC).date().isoformat()})
 
     db = connect(_uri(airflow.env), db_name)
-    started = time.monotonic()
+    started, triggerer = time.monotonic(), None
     while not _done(db):
         assert time.monotonic() - started < DEADLINE_S, "the match day did not complete in time"
+        if triggerer is None and db[GOALS].count_documents({}):
+            # goals in flight, watchers and sensors deferred: the triggerer dies
+            triggerer = _kill(airflow, "triggerer")
         time.sleep(5)
     elapsed = time.monotonic() - started
+    assert triggerer is not None and _restarted(airflow, "triggerer", triggerer)
 
     goals = {g["_id"]: g for g in db[GOALS].find()}
     assert {g for g, d in goals.items() if d["status"] == "confirmed"} == set(KEEPERS)
@@ -148,6 +165,40 @@ def test_match_day_through_the_real_scheduler(stack, capsys):
     states = airflow.wait_for_runs(runs, limit=6 * 60)
     assert set(states.values()) == {"success"}, states
     assert _snapshot(db, storage) == before
+
+    # A conf key the DAG does not declare: the REST API refuses it before a run exists...
+    runs_before = airflow.run_count("scrape_twitter")
+    with pytest.raises(requests.HTTPError) as refused:
+        airflow.trigger("scrape_twitter", {"goal_idz": [HAALAND]})
+    assert refused.value.response.status_code == 400
+    assert "'goal_idz'" in refused.value.response.json()["detail"]
+    assert airflow.run_count("scrape_twitter") == runs_before
+    # ...the CLI writes its run itself: the first task fails at once, naming the key; and
+    # the spec's own key (goal_id) is accepted. Neither changes anything here.
+    airflow.cli("dags", "trigger", "download_videos", "--run-id", "bad-conf",
+                "--conf", json.dumps({"goalid": HAALAND}))
+    spec_run = airflow.trigger("filter_videos", {"goal_id": HAALAND})
+    states = airflow.wait_for_runs({"download_videos": "bad-conf", "filter_videos": spec_run},
+                                   limit=3 * 60)  # fmt: skip
+    assert states == {"download_videos": "failed", "filter_videos": "success"}, states
+    assert _snapshot(db, storage) == before
+
+
+def _kill(airflow: ServiceStack, component: str) -> int:
+    proc = airflow.component(component)
+    assert proc is not None, f"no {component} running"
+    proc.kill()  # SIGKILL: no chance to clean up
+    return proc.pid
+
+
+def _restarted(airflow: ServiceStack, component: str, old_pid: int, limit: float = 60) -> bool:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        proc = airflow.component(component)
+        if proc is not None and proc.pid != old_pid:
+            return True
+        time.sleep(1)
+    return False
 
 
 def _uri(env: dict[str, str]) -> str:

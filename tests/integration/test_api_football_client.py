@@ -22,7 +22,7 @@ from footy.api_football import (
 )
 from footy.errors import ConfigError, PayloadError, TransientError
 from footy.goals import goal_events
-from footy.standin.server import start_in_thread
+from footy_testbed.standin.server import start_in_thread
 
 pytestmark = pytest.mark.integration
 
@@ -163,6 +163,17 @@ def test_one_malformed_fixture_is_reported_not_raised(server):
     batch = client(server.url).fixtures_by_ids([2001, 2002])
     assert batch.errors[0][0] == "response[0]" and batch.errors[0][1].field == \
         "response[0].fixture.id"
+
+
+def test_a_number_storage_cannot_hold_is_a_payload_error(server):
+    # 10^30 is valid JSON but no BSON integer: refused when parsed, naming the field, and the
+    # other fixtures of the batch are unaffected.
+    server.world.add_fault("/fixtures", "corrupt", index=1, field="teams.home.id", value=10**30)
+    batch = client(server.url).fixtures_by_ids([2001, 2002, 2003])
+    assert [f.id for f in batch.fixtures] == [2001, 2003]
+    [(key, err)] = batch.errors
+    assert key == 2002 and err.field == "response[1].teams.home.id"
+    assert "out of the range" in str(err)
 
 
 # ---- errors inside HTTP 200 ----------------------------------------------------------------

@@ -348,6 +348,22 @@ def test_policy_accepts_allow_listed_hosts_and_subdomains() -> None:
     )
 
 
+def test_allow_list_entry_with_a_port_allows_only_that_port() -> None:
+    # The stand-in's clip host and the local Airflow API share 127.0.0.1: naming the port
+    # keeps a clip URL from reaching the API.
+    policy = UrlPolicy(allowed_hosts=("127.0.0.1:8099", "[::1]:8099", "cdn.example.org:443"),
+                       allow_private=True)  # fmt: skip
+    for url in ("http://127.0.0.1:8099/media/1.mp4", "http://[::1]:8099/a.mp4",
+                "https://cdn.example.org/a.mp4", "https://v.cdn.example.org:443/a.mp4"):
+        assert policy.check(url, resolve=False) == url
+    for url in ("http://127.0.0.1:8080/api/v2/dags", "http://127.0.0.1/a.mp4",
+                "http://[::1]:8080/a.mp4", "http://cdn.example.org/a.mp4"):
+        with pytest.raises(UrlRejectedError, match="not allow-listed"):
+            policy.check(url, resolve=False)
+    with pytest.raises(ValueError, match="127.0.0.1:http"):
+        UrlPolicy.from_env({"FOOTY_DOWNLOAD_ALLOWED_HOSTS": "127.0.0.1:http"})
+
+
 def test_policy_from_env() -> None:
     env = {"FOOTY_DOWNLOAD_ALLOWED_HOSTS": " 127.0.0.1 , Example.org ",
            "FOOTY_DOWNLOAD_ALLOW_PRIVATE": "1"}  # fmt: skip

@@ -377,6 +377,10 @@ def test_401_raises_auth_error_without_retry(fake: FakeX) -> None:
          "includes.media[0].variants"),
         ({"data": {"id": ID1}, "meta": {"result_count": 1}}, "data"),
         (page([tweet(ID1, "m", created_at=None)], [video("m")]), "data[0].created_at"),
+        # numbers BSON cannot hold: refused at parse time, not as an OverflowError later
+        (page([tweet(ID1, "m")], [video("m") | {"width": 10**30}]), "includes.media[0].width"),
+        (page([tweet(ID1, "m")], [video("m") | {"duration_ms": float("inf")}]),
+         "includes.media[0].duration_ms"),
     ],
 )  # fmt: skip
 def test_malformed_payload_names_the_field(fake: FakeX, body: Any, field_name: str) -> None:

@@ -12,8 +12,8 @@ from footy.errors import PayloadError
 from footy.sources import GoalQuery
 from footy.sources.gates import check
 from footy.sources.x_api import XApiSource, XAuthError, XRateLimitedError
-from footy.standin.server import start_in_thread
-from footy.standin.x_api import SEARCH_PATH, find_clip, scenario_clips
+from footy_testbed.standin.server import start_in_thread
+from footy_testbed.standin.x_api import SEARCH_PATH, find_clip, scenario_clips
 
 pytestmark = pytest.mark.integration
 

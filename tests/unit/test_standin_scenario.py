@@ -11,7 +11,7 @@ import requests
 from footy.api_football import parse_fixture
 from footy.errors import ConfigError
 from footy.goals import bucket_for_status, goal_events
-from footy.standin.scenario import Clock, Scenario, load_scenario
+from footy_testbed.standin.scenario import Clock, Scenario, load_scenario
 
 BASE = datetime(2026, 3, 14, 15, 0, tzinfo=UTC)
 
@@ -195,7 +195,7 @@ def test_unknown_scenario_name_is_a_config_error():
 
 @pytest.mark.integration
 def test_clock_control_endpoint():
-    from footy.standin.server import start_in_thread
+    from footy_testbed.standin.server import start_in_thread
 
     with start_in_thread("test_matchday", speed=50, base_time=BASE) as srv:
         url = srv.url + "/_standin/clock"

@@ -73,12 +73,28 @@ def address_problem(ip: IPAddress) -> str | None:
     return None
 
 
-def _host_matches(host: str, allowed: Iterable[str]) -> bool:
+def _allow_entry(entry: str) -> tuple[str, int | None]:
+    """``host``, ``host:port`` or ``[v6 address]:port`` -> (host, port or None)."""
+    entry = entry.strip().lower()
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    elif entry.count(":") == 1:
+        host, _, port = entry.partition(":")
+    else:  # a bare name, or a bare IPv6 address
+        host, port = entry, ""
+    if port and not port.isdigit():
+        raise ValueError(f"allow-list entry {entry!r}: port {port!r} is not a number")
+    return host.rstrip("."), int(port) if port else None
+
+
+def _host_matches(host: str, port: int, allowed: Iterable[str]) -> bool:
+    """An entry names a host and its subdomains; with a port, only that port of them."""
     for entry in allowed:
-        entry = entry.strip().lower().rstrip(".")
-        if not entry:
+        name, entry_port = _allow_entry(entry)
+        if not name or (entry_port is not None and entry_port != port):
             continue
-        if host == entry or host.endswith("." + entry):
+        if host == name or host.endswith("." + name):
             return True
     return False
 
@@ -92,7 +108,8 @@ class UrlPolicy:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> UrlPolicy:
-        """``FOOTY_DOWNLOAD_ALLOWED_HOSTS`` (comma list) and ``FOOTY_DOWNLOAD_ALLOW_PRIVATE=1``."""
+        """``FOOTY_DOWNLOAD_ALLOWED_HOSTS`` (comma list of ``host`` or ``host:port``) and
+        ``FOOTY_DOWNLOAD_ALLOW_PRIVATE=1``. A malformed entry is refused here, naming it."""
         env = os.environ if environ is None else environ
         raw_hosts = env.get(ENV_ALLOWED_HOSTS, "").strip()
         hosts = (
@@ -100,6 +117,8 @@ class UrlPolicy:
             if raw_hosts
             else DEFAULT_ALLOWED_HOSTS
         )
+        for entry in hosts:
+            _allow_entry(entry)  # ValueError naming the entry
         allow_private = env.get(ENV_ALLOW_PRIVATE, "").strip().lower() in {"1", "true", "yes"}
         return cls(allowed_hosts=hosts, allow_private=allow_private)
 
@@ -131,8 +150,9 @@ class UrlPolicy:
         host = (parts.hostname or "").lower().rstrip(".")
         if not host:
             raise UrlRejectedError(url, "no host")
-        if not _host_matches(host, self.allowed_hosts):
-            raise UrlRejectedError(url, f"host {host!r} is not allow-listed")
+        port = port or (443 if scheme == "https" else 80)
+        if not _host_matches(host, port, self.allowed_hosts):
+            raise UrlRejectedError(url, f"host {host!r} port {port} is not allow-listed")
 
         literal: IPAddress | None
         try:
@@ -145,9 +165,7 @@ class UrlPolicy:
         if not resolve:
             return url
         try:
-            infos = socket.getaddrinfo(
-                host, port or (443 if scheme == "https" else 80), type=socket.SOCK_STREAM
-            )
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError, OSError) as exc:
             raise HostResolutionError(host, str(exc)) from exc
         if not infos:

@@ -43,6 +43,7 @@ from footy.store.discovery import (
     video_id,
 )
 from footy.store.goals import CONFIRMED
+from footy.store.heartbeat import LEASE, ClaimHeartbeat
 from footy.store.status import Stage, mark_stage_done, mark_stage_failed
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ class DiscoveryConfig:
     interval: timedelta = timedelta(seconds=60)
     enough_clips: int = 10
     max_errors: int = 10
-    lease: timedelta = timedelta(minutes=10)
+    lease: timedelta = LEASE  # renewed by a heartbeat while the search runs
     gates: GateConfig = field(default_factory=GateConfig)
     team_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -125,7 +126,7 @@ class DiscoveryConfig:
             interval=timedelta(seconds=_positive(raw, "interval_seconds", 60, float)),
             enough_clips=_positive(raw, "enough_clips", cls.enough_clips, int),
             max_errors=_positive(raw, "max_errors", cls.max_errors, int),
-            lease=timedelta(seconds=_positive(raw, "lease_seconds", 600, float)),
+            lease=timedelta(seconds=_positive(raw, "lease_seconds", LEASE.total_seconds(), float)),
             gates=gate_config(raw.get("gates", {})),
             team_aliases=_aliases(raw.get("team_aliases", {})),
         )
@@ -290,7 +291,8 @@ def discover_goal(
     if reason or goal is None:
         release(db, claim)
         return _skip(goal_id, label, reason or "unknown goal")
-    return _attempt(db, source, goal, claim, label, now, cfg)
+    with ClaimHeartbeat(db, claim, cfg.lease):
+        return _attempt(db, source, goal, claim, label, now, cfg)
 
 
 def _attempt(db: Database, source: ClipSource, goal: dict[str, Any], claim: Claim, label: str,

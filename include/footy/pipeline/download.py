@@ -57,6 +57,7 @@ from footy.store.downloads import (
     start_attempt,
 )
 from footy.store.goals import CONFIRMED
+from footy.store.heartbeat import LEASE, ClaimHeartbeat
 from footy.store.status import Stage, mark_stage_done, mark_stage_failed
 
 log = logging.getLogger(__name__)
@@ -80,8 +81,8 @@ class DownloadSettings:
     max_attempts: int = 4  # attempts before a transient failure becomes ``failed``
     retry_base: timedelta = timedelta(minutes=1)
     retry_max: timedelta = timedelta(minutes=30)
-    clip_lease: timedelta = timedelta(minutes=5)  # renewed while bytes arrive
-    goal_lease: timedelta = timedelta(minutes=20)
+    clip_lease: timedelta = LEASE  # renewed while bytes arrive
+    goal_lease: timedelta = LEASE  # renewed by a heartbeat while the goal's clips download
     unconfirmed_hold: timedelta = timedelta(minutes=10)
     work_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "footy-downloads")
     gates: GateConfig = DEFAULT_GATES
@@ -158,7 +159,7 @@ def _run_dir(work_dir: Path) -> tempfile.TemporaryDirectory[str]:
 
 @dataclass
 class _Leases:
-    """Keeps the goal's and the clip's claims alive while bytes keep arriving."""
+    """Keeps the clip's claim (and the goal's) alive while bytes keep arriving."""
 
     db: Database
     goal_claim: Claim
@@ -326,36 +327,45 @@ def download_goal(
         summary["skipped"] = "another run holds this goal"
         return summary
     try:
-        if force:
-            summary["reset"] = reset_failed(db, goal_id, now)
-        sweep_orphaned_work_dirs(settings.work_dir)
-        candidates = due_candidates(db, goal_id, now)
-        leases = _Leases(db, claim, settings)
-        with _run_dir(settings.work_dir) as run_dir, ThreadPoolExecutor(
-            max_workers=settings.concurrency, thread_name_prefix="footy-dl"
-        ) as pool:
-            outcomes = list(pool.map(
-                lambda video: _download_clip(db, goal, video, storage, settings, policy,
-                                             leases, owner, Path(run_dir), now),
-                candidates,
-            ))  # fmt: skip
-        for result in outcomes:
-            if result["outcome"] in ("stored", "failed", "retry"):
-                summary[result["outcome"]].append(result["video_id"])
-        # Order matters: the search flag first, then the pending count (see module doc).
-        fresh = db[GOALS].find_one({"_id": goal_id}, {"processing_status": 1}) or {}
-        scraped = bool(fresh.get("processing_status", {}).get("twitter_scraped"))
-        finished = scraped and pending_count(db, goal_id) == 0
-        counts = count_states(db, goal_id)
-        fields: dict[str, Any] = {"processing_status.download_counts": counts}
-        if not finished:  # late or forced work: the goal is not downloaded (any more)
-            fields["processing_status.videos_downloaded"] = False
-        current = mark_stage_done(db, claim, finished=finished, fields=fields, now=now)
-        summary.update(finished=finished and current, counts=counts, claim_current=current)
-        return summary
+        with ClaimHeartbeat(db, claim, settings.goal_lease):
+            return _download_claimed(db, goal, claim, storage, settings, policy, owner, now,
+                                     summary, force)  # fmt: skip
     except Exception as exc:
         mark_stage_failed(db, claim, exc, now=now)
         raise
+
+
+def _download_claimed(db: Database, goal: dict[str, Any], claim: Claim, storage: ClipStorage,
+                      settings: DownloadSettings, policy: UrlPolicy, owner: str, now: datetime,
+                      summary: dict[str, Any], force: bool) -> dict[str, Any]:  # fmt: skip
+    goal_id = str(goal["_id"])
+    if force:
+        summary["reset"] = reset_failed(db, goal_id, now)
+    sweep_orphaned_work_dirs(settings.work_dir)
+    candidates = due_candidates(db, goal_id, now)
+    leases = _Leases(db, claim, settings)
+    with _run_dir(settings.work_dir) as run_dir, ThreadPoolExecutor(
+        max_workers=settings.concurrency, thread_name_prefix="footy-dl"
+    ) as pool:
+        outcomes = list(pool.map(
+            lambda video: _download_clip(db, goal, video, storage, settings, policy,
+                                         leases, owner, Path(run_dir), now),
+            candidates,
+        ))  # fmt: skip
+    for result in outcomes:
+        if result["outcome"] in ("stored", "failed", "retry"):
+            summary[result["outcome"]].append(result["video_id"])
+    # Order matters: the search flag first, then the pending count (see module doc).
+    fresh = db[GOALS].find_one({"_id": goal_id}, {"processing_status": 1}) or {}
+    scraped = bool(fresh.get("processing_status", {}).get("twitter_scraped"))
+    finished = scraped and pending_count(db, goal_id) == 0
+    counts = count_states(db, goal_id)
+    fields: dict[str, Any] = {"processing_status.download_counts": counts}
+    if not finished:  # late or forced work: the goal is not downloaded (any more)
+        fields["processing_status.videos_downloaded"] = False
+    current = mark_stage_done(db, claim, finished=finished, fields=fields, now=now)
+    summary.update(finished=finished and current, counts=counts, claim_current=current)
+    return summary
 
 
 def select_goals(

@@ -31,6 +31,7 @@ from tenacity import (
     wait_exponential,
 )
 
+from footy import int64
 from footy.errors import PayloadError, PermanentError, TransientError
 from footy.sources.base import (
     Candidate,
@@ -158,6 +159,9 @@ def _opt_int(item: Mapping[str, Any], key: str, field: str) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise PayloadError(field, f"is not a number: {value!r}", source=PAYLOAD_SOURCE)
+    if not int64.fits(value):
+        raise PayloadError(field, f"is {value}, out of the range storage can hold",
+                           source=PAYLOAD_SOURCE)  # fmt: skip
     return int(value)
 
 
@@ -261,9 +265,9 @@ def _popularity(tweet: Mapping[str, Any]) -> int:
     total = 0
     for key in ("like_count", "retweet_count", "quote_count", "reply_count"):
         value = metrics.get(key)
-        if isinstance(value, int) and not isinstance(value, bool):
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             total += value
-    return total
+    return min(total, int64.INT64_MAX)  # a ranking number: capped, never refused
 
 
 def _to_candidate(tweet: Mapping[str, Any], media: Mapping[str, Media]) -> Candidate | Rejected:

@@ -15,6 +15,7 @@ from footy.store.discovery import goal_label
 from footy_airflow.assets import CLIP_CANDIDATES, SEARCHES_PENDING
 from footy_airflow.connections import json_variable, x_source
 from footy_airflow.mongo import footy_db
+from footy_airflow.params import requested_goal_ids
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +31,12 @@ def _now() -> datetime:
 @task.branch
 def choose_goals(params: dict[str, Any] | None = None) -> str:
     """A manual run with ``goal_ids`` searches those now; otherwise wait for due goals."""
-    return REQUESTED_TASK_ID if (params or {}).get("goal_ids") else WAIT_TASK_ID
+    return REQUESTED_TASK_ID if requested_goal_ids(params) else WAIT_TASK_ID
 
 
 @task(task_id=REQUESTED_TASK_ID)
 def requested_goals(params: dict[str, Any] | None = None) -> list[str]:
-    return list(dict.fromkeys((params or {}).get("goal_ids") or []))
+    return requested_goal_ids(params)
 
 
 @task(trigger_rule="none_failed_min_one_success")
@@ -53,7 +54,7 @@ def search_goal(goal_id: str, params: dict[str, Any] | None = None) -> dict[str,
     context = get_current_context()
     db = footy_db()
     context["goal_label"] = goal_label(db, goal_id)  # type: ignore[typeddict-unknown-key]
-    manual = bool(params.get("goal_ids"))
+    manual = bool(requested_goal_ids(params))
     ti = context["ti"]
     owner = f"{ti.dag_id}/{ti.run_id}/{ti.map_index}"
     try:

@@ -13,6 +13,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 from footy.pipeline import download as download_stage
 from footy_airflow.assets import STORED_CLIPS
 from footy_airflow.mongo import footy_db
+from footy_airflow.params import requested_goal_ids
 from footy_airflow.storage import clip_storage
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def choose_goals_source(
 ) -> list[str]:
     """Straight to work when the conf names goals or an Asset event says work exists (new
     candidates, a search window that ended); a manual run without goals waits (deferred) first."""
-    if (params or {}).get("goal_ids") or triggering_asset_events:
+    if requested_goal_ids(params) or triggering_asset_events:
         return [SELECT_TASK_ID]
     return [WAIT_TASK_ID, SELECT_TASK_ID]
 
@@ -44,7 +45,7 @@ def select_goals(params: dict[str, Any] | None = None) -> list[str]:
     Runs after the sensor whether it found candidates or timed out: a searched goal without
     any candidate still has to be marked ``videos_downloaded``.
     """
-    manual = list(dict.fromkeys((params or {}).get("goal_ids") or []))
+    manual = requested_goal_ids(params)
     goal_ids = download_stage.select_goals(footy_db(), _now(), manual or None)
     log.info("%d goal(s) to visit%s", len(goal_ids), " (manual)" if manual else "")
     if not goal_ids:
@@ -67,11 +68,14 @@ def download_goal(
     )  # fmt: skip
     context["goal_label"] = summary["label"]  # type: ignore[typeddict-unknown-key]
     if summary.get("skipped"):
-        log.info("%s: skipped (%s)", summary["label"], summary["skipped"])
-    else:
-        log.info("%s: stored %d, failed %d, retry later %d, downloads finished: %s",
-                 summary["label"], len(summary["stored"]), len(summary["failed"]),
-                 len(summary["retry"]), summary["finished"])  # fmt: skip
+        raise AirflowSkipException(f"{summary['label']}: {summary['skipped']}")
+    log.info("%s: stored %d, failed %d, retry later %d, downloads finished: %s",
+             summary["label"], len(summary["stored"]), len(summary["failed"]),
+             len(summary["retry"]), summary["finished"])  # fmt: skip
+    if not (summary["stored"] or summary["failed"] or summary["retry"] or summary["finished"]
+            or summary.get("reset")):
+        # the grid tells the truth: a visit that changed nothing is not a success
+        raise AirflowSkipException(f"{summary['label']}: no clip due and the search goes on")
     return summary
 
 

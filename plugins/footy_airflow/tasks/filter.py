@@ -13,15 +13,16 @@ from airflow.sdk.exceptions import AirflowSkipException
 from footy.pipeline import filter as filter_stage
 from footy.store import Stage, claim_goal, mark_stage_failed
 from footy.store.discovery import goal_label
+from footy.store.heartbeat import LEASE, ClaimHeartbeat
 from footy_airflow.assets import KEPT_CLIPS
 from footy_airflow.connections import json_variable
 from footy_airflow.mongo import footy_db
+from footy_airflow.params import requested_goal_ids
 from footy_airflow.storage import clip_storage
 
 log = logging.getLogger(__name__)
 
 FILTER_VARIABLE = "footy_filter"
-LEASE = timedelta(minutes=20)  # longer than the task's execution_timeout
 MAX_GOALS_PER_RUN = 200  # well under [core] max_map_length; the rest come next run
 
 
@@ -35,7 +36,7 @@ def choose_goals_source(
 ) -> list[str]:
     """Straight to work when the conf names goals or an Asset event says work exists (clips
     stored, downloads finished); a manual run without goals waits for stored clips first."""
-    if (params or {}).get("goal_ids") or triggering_asset_events:
+    if requested_goal_ids(params) or triggering_asset_events:
         return ["collect_goals"]
     return ["wait_for_stored_clips", "collect_goals"]
 
@@ -49,7 +50,7 @@ def collect_goals(
     Beyond the goals of the clips the sensor found, this also picks up goals whose downloads
     ended with nothing stored (their completion) and withdrawn goals with clips to remove.
     """
-    manual = list(dict.fromkeys((params or {}).get("goal_ids") or []))
+    manual = requested_goal_ids(params)
     if manual:
         return manual
     goal_ids = filter_stage.goals_with_work(footy_db(), MAX_GOALS_PER_RUN)
@@ -61,23 +62,22 @@ def collect_goals(
 
 @task(map_index_template="{{ goal_label }}", execution_timeout=timedelta(minutes=15))
 def filter_goal(goal_id: str, run_id: str | None = None) -> dict[str, Any]:
-    """One filtering run for one goal (skipped when there is nothing to do or another run
-    holds the goal)."""
+    """One filtering run for one goal; skipped, with the reason in its log, when there is
+    nothing to do or another run holds the goal."""
     context = get_current_context()
     db = footy_db()
     label = goal_label(db, goal_id)
     context["goal_label"] = label  # type: ignore[typeddict-unknown-key]
     if not filter_stage.has_work(db, goal_id):
-        log.info("%s: nothing to filter", label)
-        return {"goal_id": goal_id, "label": label, "skipped": "nothing to do"}
+        raise AirflowSkipException(f"{label}: nothing to filter")
     owner = f"{run_id or 'manual'}@{socket.gethostname()}"
     claim = claim_goal(db, Stage.FILTER, goal_id, owner, LEASE, now=_now())
     if claim is None:
-        log.info("%s: another run holds the goal; skipped", label)
-        return {"goal_id": goal_id, "label": label, "skipped": "claimed by another run"}
+        raise AirflowSkipException(f"{label}: another run holds the goal")
     try:
         cfg = filter_stage.FilterConfig.from_dict(json_variable(FILTER_VARIABLE, {}))
-        summary = filter_stage.filter_goal(db, clip_storage(), goal_id, claim, _now(), cfg)
+        with ClaimHeartbeat(db, claim, LEASE):
+            summary = filter_stage.filter_goal(db, clip_storage(), goal_id, claim, _now(), cfg)
     except Exception as exc:
         mark_stage_failed(db, claim, exc)
         raise

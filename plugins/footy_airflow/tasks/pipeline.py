@@ -14,6 +14,7 @@ from airflow.sdk import task
 from footy.store.discovery import due_goal_ids
 from footy.store.fixtures import fixtures_with_goal_changes
 from footy_airflow.mongo import footy_db
+from footy_airflow.params import requested_goal_ids
 
 
 @task
@@ -25,5 +26,5 @@ def pending_fixtures() -> list[int]:
 @task(trigger_rule="all_done")
 def goals_to_search(params: dict[str, Any] | None = None) -> list[str]:
     """The conf's goals, or every goal whose next search attempt is due."""
-    requested = list(dict.fromkeys((params or {}).get("goal_ids") or []))
+    requested = requested_goal_ids(params)
     return requested or due_goal_ids(footy_db(), datetime.now(UTC))

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from footy.standin.server import start_in_thread
 from footy.storage import LocalClipStorage
 from footy.store import CLAIMS, GOALS, VIDEOS, new_processing_status
+from footy_testbed.standin.server import start_in_thread
 
 pytestmark = pytest.mark.integration
 
@@ -130,6 +130,13 @@ def test_download_videos_dag(dags, db, standin, storage, download_pool, short_se
     video = db[VIDEOS].find_one({"_id": portrait})
     assert video["state"] == "failed" and video["download"]["forced_at"]
     assert len(storage.list()) == 2
+
+    # A goal still searched with nothing due: the visit changes nothing and ends skipped.
+    idle = dag.test(run_conf={"goal_ids": [SEARCHING]})
+    assert {ti.rendered_map_index: ti.state for ti in idle.get_task_instances()
+            if ti.task_id == "download_goal"} == {LABELS[SEARCHING]: "skipped"}  # fmt: skip
+    assert {ti.task_id: ti.state for ti in idle.get_task_instances()}[
+        "announce_stored_clips"] == "skipped"
 
 
 def test_bad_manual_conf_is_refused(dags):

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from footy.standin.server import start_in_thread
 from footy.store import FIXTURES_ACTIVE, FIXTURES_COMPLETED, FIXTURES_STAGING, GOALS
+from footy_testbed.standin.server import start_in_thread
 
 pytestmark = pytest.mark.integration
 
@@ -89,7 +89,7 @@ def test_bad_manual_conf_is_refused_naming_the_field(airflow_db):
                    check=True, capture_output=True)
     bad = subprocess.run(
         [sys.executable, "-m", "airflow", "dags", "trigger", "process_goals", "--conf",
-         '{"fixture_id": "1379344", "goal_events": []}'],
+         '{"fixture_id": "Arsenal", "goal_events": []}'],
         env=env, capture_output=True, text=True,
     )
     assert bad.returncode != 0

@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from footy.standin.server import start_in_thread
 from footy.store import GOALS, VIDEOS
+from footy_testbed.standin.server import start_in_thread
 
 pytestmark = pytest.mark.integration
 HAALAND = "2001_50_1100_normal_1"  # 7 posts: 3 accepted (2 re-uploads of one clip + an angle)

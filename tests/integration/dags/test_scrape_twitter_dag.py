@@ -17,8 +17,8 @@ import pytest
 from footy.api_football import ApiFootballClient
 from footy.pipeline.fixtures import Tracking, advance, ingest, monitor
 from footy.pipeline.goals import process_fixture_goals
-from footy.standin.server import start_in_thread
 from footy.store import FIXTURES_ACTIVE, GOALS, VIDEOS
+from footy_testbed.standin.server import start_in_thread
 
 pytestmark = pytest.mark.integration
 

@@ -22,8 +22,8 @@ from footy.pipeline.discover import DiscoveryConfig, discover_goal
 from footy.pipeline.fixtures import Tracking, advance, ingest, monitor
 from footy.pipeline.goals import process_fixture_goals
 from footy.sources.x_api import SEARCH_PATH, XApiSource, XAuthError
-from footy.standin.server import start_in_thread
 from footy.store import FIXTURES_ACTIVE, GOALS, VIDEOS
+from footy_testbed.standin.server import start_in_thread
 
 pytestmark = pytest.mark.integration
 

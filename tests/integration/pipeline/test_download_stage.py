@@ -23,10 +23,10 @@ from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
 from footy.pipeline.download import DownloadSettings, download_goal, select_goals
-from footy.standin.server import start_in_thread
 from footy.storage import ClipStorage, LocalClipStorage, S3ClipStorage, clip_key
 from footy.store import CLAIMS, GOALS, VIDEOS, Stage, claim_goal, new_processing_status, release
 from footy.store.downloads import claim_clip
+from footy_testbed.standin.server import start_in_thread
 
 pytestmark = pytest.mark.integration
 

@@ -17,12 +17,12 @@ from footy.api_budget import PollCost
 from footy.api_football import ApiFootballClient
 from footy.pipeline.fixtures import Tracking, _fetch, advance, ingest, monitor
 from footy.pipeline.goals import process_fixture_goals, process_manual_goals
-from footy.standin.server import start_in_thread
 from footy.status import collect, render
 from footy.store import FIXTURES_ACTIVE, FIXTURES_COMPLETED, FIXTURES_STAGING, GOALS
 from footy.store.api_usage import usage_id
 from footy.store.backlog import active_fixtures
 from footy.store.fixtures import record_polls
+from footy_testbed.standin.server import start_in_thread
 
 pytestmark = pytest.mark.integration
 

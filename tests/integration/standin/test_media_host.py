@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from footy.download import CorruptClipError, probe_video
-from footy.standin.server import start_in_thread
+from footy_testbed.standin.server import start_in_thread
 
 pytestmark = pytest.mark.integration
 

@@ -6,8 +6,8 @@ import pytest
 import requests
 
 from footy.download import probe_video
-from footy.standin.media import prerender
-from footy.standin.server import start_in_thread
+from footy_testbed.standin.media import prerender
+from footy_testbed.standin.server import start_in_thread
 
 pytestmark = pytest.mark.integration
 

@@ -117,3 +117,22 @@ def test_filter_done_completes_the_goal(db):
     assert mark_stage_done(db, claim)
     status = db[GOALS].find_one(GOAL_IDS[3])["processing_status"]
     assert status["videos_filtered"] is True and status["completed"] is True
+
+
+def test_heartbeat_keeps_a_short_lease_alive_and_a_dead_worker_loses_it(db):
+    from footy.store.heartbeat import ClaimHeartbeat
+
+    _seed_goals(db)
+    lease = timedelta(seconds=1.5)  # beats every 0.5 s
+    working, crashed = GOAL_IDS[0], GOAL_IDS[1]
+    live = claim_goal(db, Stage.FILTER, working, "worker", lease)
+    dead = claim_goal(db, Stage.FILTER, crashed, "killed-worker", lease)  # no heartbeat
+    with ClaimHeartbeat(db, live, lease) as beat:
+        threading.Event().wait(3 * lease.total_seconds())  # twice the lease, and more
+        assert claim_goal(db, Stage.FILTER, working, "other", lease) is None
+        rescued = claim_goal(db, Stage.FILTER, crashed, "other", lease)
+        assert rescued is not None and rescued.attempt == dead.attempt + 1
+    assert beat.beats >= 4
+    # Once the work is over and the beats stop, the lease runs out like any other.
+    threading.Event().wait(lease.total_seconds() + 0.5)
+    assert claim_goal(db, Stage.FILTER, working, "other", lease) is not None

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import requests
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
@@ -30,7 +31,7 @@ def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, requests.ConnectionError | requests.Timeout)
 
 
-class LocalStack:
+class ServiceStack:
     def __init__(self, env: dict[str, str], *, username: str = "admin",
                  password: str = "admin") -> None:
         self.env = env
@@ -53,6 +54,39 @@ class LocalStack:
             print(self._run(str(ROOT / "scripts" / "service"), "stop", name,
                             timeout=120, check=False).strip(), flush=True)
         self.started.clear()
+
+    def processes(self, name: str) -> list[psutil.Process]:
+        """The running processes of a service this stack started: its own and its children."""
+        pidfile = Path(self.env.get("FOOTY_STATE_DIR", ROOT / ".footy")) / "run" / f"{name}.pid"
+        try:
+            root = psutil.Process(int(pidfile.read_text()))
+            return [root, *root.children(recursive=True)]
+        except (OSError, ValueError, psutil.Error):
+            return []
+
+    def component(self, name: str) -> psutil.Process | None:
+        """The Airflow component (``scheduler``, ``triggerer``, ...) the supervisor runs."""
+        tree = self.processes("airflow")
+        for proc in tree[1:]:
+            try:
+                if proc.ppid() == tree[0].pid and name in " ".join(proc.cmdline()):
+                    return proc
+            except psutil.Error:
+                continue
+        return None
+
+    def listening(self) -> list[tuple[str, str, int]]:
+        """(process name, address, port) of every socket the stack's processes listen on."""
+        found = []
+        for name in self.started:
+            for proc in self.processes(name):
+                try:
+                    found += [(proc.name(), c.laddr.ip, c.laddr.port)
+                              for c in proc.net_connections(kind="inet")
+                              if c.status == psutil.CONN_LISTEN]
+                except psutil.Error:
+                    continue
+        return found
 
     def cli(self, *args: str) -> str:
         """The Airflow CLI with this stack's environment."""

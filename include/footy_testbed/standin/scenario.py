@@ -377,7 +377,7 @@ def scenario_path(name: str) -> Path:
     candidate = Path(name)
     if candidate.suffix == ".json" and candidate.exists():
         return candidate
-    bundled = resources.files("footy") / "scenarios" / f"{name}.json"
+    bundled = resources.files("footy_testbed") / "scenarios" / f"{name}.json"
     if bundled.is_file():
         return Path(str(bundled))
     raise ConfigError(f"scenario {name!r}: no such file or bundled scenario")

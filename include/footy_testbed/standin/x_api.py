@@ -56,7 +56,7 @@ from typing import Any
 
 from footy.errors import ConfigError
 from footy.sources.query import fold, parse_or_groups
-from footy.standin.server import (
+from footy_testbed.standin.server import (
     Fault,
     StandinRequest,
     StandinResponse,

@@ -4,7 +4,7 @@ Route registry
 --------------
 A stand-in module registers handlers at import time::
 
-    from footy.standin.server import StandinRequest, StandinResponse, register
+    from footy_testbed.standin.server import StandinRequest, StandinResponse, register
 
     def search_recent(req: StandinRequest) -> StandinResponse:
         t = req.world.clock.now()          # scenario seconds
@@ -13,7 +13,7 @@ A stand-in module registers handlers at import time::
 
     register("GET", "/2/tweets/search/recent", search_recent)
 
-Every module of the ``footy.standin`` package (except ``server`` and ``scenario``) is
+Every module of the ``footy_testbed.standin`` package (except ``server`` and ``scenario``) is
 imported when a server starts (:func:`load_route_modules`), so adding a file is enough.
 Matching is by method and the longest registered prefix where ``path == prefix`` or
 ``path`` starts with ``prefix + "/"`` (a prefix ending in ``/`` matches anything under it).
@@ -36,7 +36,7 @@ Control endpoints (JSON):
 * ``GET /_standin/requests`` (log of handled requests), ``DELETE /_standin/requests``.
 * ``GET /_standin/health``.
 
-Command line: ``python -m footy standin --port 0 --scenario demo --speed 1`` prints
+Command line: ``python -m footy_testbed.standin --port 0 --scenario demo --speed 1`` prints
 ``{"port": N, "url": ...}`` as one JSON line on stdout, then serves until interrupted.
 """
 
@@ -59,7 +59,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from footy.errors import ConfigError
-from footy.standin.scenario import Clock, Scenario, load_scenario, utc_now_seconds
+from footy_testbed.standin.scenario import Clock, Scenario, load_scenario, utc_now_seconds
 
 log = logging.getLogger(__name__)
 
@@ -153,14 +153,14 @@ def find_route(method: str, path: str) -> Route | None:
 
 
 def load_route_modules() -> list[str]:
-    """Import every route module of ``footy.standin`` (they register on import)."""
-    import footy.standin as pkg
+    """Import every route module of ``footy_testbed.standin`` (they register on import)."""
+    import footy_testbed.standin as pkg
 
     loaded = []
     for info in pkgutil.iter_modules(pkg.__path__):
         if info.name in {"server", "scenario"} or info.name.startswith("_"):
             continue
-        importlib.import_module(f"footy.standin.{info.name}")
+        importlib.import_module(f"footy_testbed.standin.{info.name}")
         loaded.append(info.name)
     return loaded
 
@@ -469,7 +469,7 @@ def start_in_thread(scenario: str | dict[str, Any] | Scenario = "test_matchday",
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m footy standin",
+    parser = argparse.ArgumentParser(prog="python -m footy_testbed.standin",
                                      description="Loopback stand-in for API-Football, X, clips")
     parser.add_argument("--port", type=int, default=8765, help="0 = any free port")
     parser.add_argument("--scenario", default="demo", help="bundled name or JSON path")
@@ -515,6 +515,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # run through the package module so the route registry is shared
-    from footy.standin.server import main as _main
+    from footy_testbed.standin.server import main as _main
 
     sys.exit(_main())

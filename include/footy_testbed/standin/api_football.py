@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import UTC, date, timedelta
 from typing import Any
 
-from footy.standin.server import (
+from footy_testbed.standin.server import (
     Fault,
     StandinRequest,
     StandinResponse,

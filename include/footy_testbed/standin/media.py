@@ -1,6 +1,6 @@
 """Stand-in clip host: ``GET /media/{tweet_id}.mp4`` serves the scenario clip's real H.264 file.
 
-The X stand-in (:mod:`footy.standin.x_api`) advertises media variants at
+The X stand-in (:mod:`footy_testbed.standin.x_api`) advertises media variants at
 ``{server}/media/{tweet_id}.mp4`` (best) and ``{server}/media/{tweet_id}.mp4?bitrate=<b/s>``
 (the low variant, re-encoded at that bitrate). This module renders them with
 :func:`footy_testbed.clipgen.render_cached` into the clip cache (``$FOOTY_CLIP_CACHE``, default
@@ -37,7 +37,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from footy.standin.server import (
+from footy_testbed.standin.server import (
     Fault,
     StandinRequest,
     StandinResponse,
@@ -45,7 +45,7 @@ from footy.standin.server import (
     register,
     register_fault,
 )
-from footy.standin.x_api import find_clip, scenario_clips
+from footy_testbed.standin.x_api import find_clip, scenario_clips
 
 log = logging.getLogger(__name__)
 

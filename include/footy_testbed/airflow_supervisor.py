@@ -1,0 +1,155 @@
+"""Run Airflow's components as one local stack: loopback only, restarted when they die.
+
+``airflow standalone`` binds its API server and its log servers to every interface (anyone on
+the same network could log in and trigger DAGs) and does not restart a component that dies.
+This starts the same four components, each its own process:
+
+- the scheduler and the triggerer without their log servers (``--skip-serve-logs``): on one
+  machine the API server reads task and trigger logs from ``AIRFLOW_HOME`` directly;
+- the dag-processor;
+- the API server on 127.0.0.1 only.
+
+A component that exits is started again after a back-off (1 s, doubling to 30 s, reset once it
+has run for a minute). SIGTERM or SIGINT stops every component, then kills whatever of the
+process tree is left (task processes included), so a stop leaves nothing behind. The
+components stay in the supervisor's process group, so a stop that signals the group reaches
+them even if the supervisor itself is killed.
+
+    python -m footy_testbed.airflow_supervisor --port 8080 --log-dir .footy/log
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+log = logging.getLogger("footy.supervisor")
+
+HOST = "127.0.0.1"
+MIN_BACKOFF, MAX_BACKOFF = 1.0, 30.0
+STABLE_AFTER = 60.0  # seconds up after which a component's back-off starts again at 1 s
+STOP_GRACE = 10.0  # seconds the components get to stop after SIGTERM before SIGKILL
+
+
+def components(port: int) -> dict[str, list[str]]:
+    """Airflow CLI arguments per component."""
+    return {
+        "scheduler": ["scheduler", "--skip-serve-logs"],
+        "dag-processor": ["dag-processor"],
+        "triggerer": ["triggerer", "--skip-serve-logs"],
+        "api-server": ["api-server", "--host", HOST, "--port", str(port)],
+    }
+
+
+@dataclass
+class Component:
+    name: str
+    argv: list[str]
+    log_path: Path
+    process: subprocess.Popen | None = None
+    started_at: float = 0.0
+    backoff: float = MIN_BACKOFF
+    next_start: float = 0.0
+    restarts: int = 0
+    history: list[int] = field(default_factory=list)  # exit codes, for the log
+
+    def start(self, airflow: str) -> None:
+        with self.log_path.open("ab") as out:
+            self.process = subprocess.Popen([airflow, *self.argv], stdout=out,
+                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.started_at = time.monotonic()
+        log.info("%s: started (pid %d, log %s)", self.name, self.process.pid, self.log_path)
+
+    def check(self, airflow: str, now: float) -> None:
+        """Start the component again if it exited and its back-off is over."""
+        if self.process is not None:
+            code = self.process.poll()
+            if code is None:
+                if now - self.started_at >= STABLE_AFTER:
+                    self.backoff = MIN_BACKOFF
+                return
+            self.history.append(code)
+            self.process = None
+            self.next_start = now + self.backoff
+            log.warning("%s: exited with %s; starting it again in %.0fs", self.name, code,
+                        self.backoff)  # fmt: skip
+            self.backoff = min(MAX_BACKOFF, self.backoff * 2)
+            return
+        if now >= self.next_start:
+            self.restarts += 1
+            self.start(airflow)
+
+    def terminate(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+
+
+class Supervisor:
+    def __init__(self, port: int, log_dir: Path, airflow: str) -> None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.airflow = airflow
+        self.components = [Component(name, argv, log_dir / f"airflow-{name}.log")
+                           for name, argv in components(port).items()]  # fmt: skip
+        self.stopping = False
+
+    def run(self) -> int:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._stop)
+        for component in self.components:
+            component.start(self.airflow)
+        while not self.stopping:
+            now = time.monotonic()
+            for component in self.components:
+                component.check(self.airflow, now)
+            time.sleep(0.5)
+        self.shutdown()
+        return 0
+
+    def _stop(self, signum: int, _frame: object) -> None:
+        log.info("signal %d: stopping", signum)
+        self.stopping = True
+
+    def shutdown(self) -> None:
+        for component in self.components:
+            component.terminate()
+        deadline = time.monotonic() + STOP_GRACE
+        for component in self.components:
+            if component.process is None:
+                continue
+            try:
+                component.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("%s: still running after %.0fs; killed", component.name,
+                            STOP_GRACE)  # fmt: skip
+        left = psutil.Process().children(recursive=True)  # task processes, stuck components
+        for proc in left:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+        psutil.wait_procs(left, timeout=5)
+        log.info("stopped%s", f" ({len(left)} process(es) killed)" if left else "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("FOOTY_AIRFLOW_PORT",
+                                                                        "8080")))
+    parser.add_argument("--log-dir", type=Path, default=Path("."))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stdout,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    return Supervisor(args.port, args.log_dir, airflow).run()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

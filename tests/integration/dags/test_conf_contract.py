@@ -1,0 +1,56 @@
+"""The manual-run conf contract at `dag.test()`: undeclared keys, the spec's aliases, ids."""
+
+from __future__ import annotations
+
+import jsonschema
+import pytest
+
+from footy.store import GOALS, VIDEOS
+from footy_airflow.params import FIXTURE_ID_SCHEMA
+
+pytestmark = pytest.mark.integration
+
+GOAL = "2001_50_1100_normal_1"
+GOAL_DAGS = ["scrape_twitter", "download_videos", "filter_videos", "goal_processing_pipeline"]
+
+
+def test_an_undeclared_key_fails_the_first_task_naming_it_and_changes_nothing(dags, db, capfd):
+    db[GOALS].insert_one({"_id": GOAL, "status": "confirmed"})
+    run = dags["download_videos"].test(run_conf={"goalid": GOAL})
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert states["choose_goals_source"] == "failed"
+    assert "success" not in states.values()
+    assert run.state == "failed"
+    out, err = capfd.readouterr()
+    assert "conf key(s) 'goalid' not accepted" in out + err
+    assert "goal_id, goal_ids" in out + err  # and the keys it does accept
+    assert list(db[GOALS].find()) == [{"_id": GOAL, "status": "confirmed"}]
+    assert db[VIDEOS].count_documents({}) == 0
+
+
+@pytest.mark.parametrize("dag_id", GOAL_DAGS)
+def test_every_goal_stage_declares_the_specs_goal_id(dags, dag_id):
+    params = dags[dag_id].params
+    assert {"goal_ids", "goal_id"} <= set(params.keys())
+
+
+@pytest.mark.parametrize("conf", [
+    {"goal_ids": ["$where"]},
+    {"goal_ids": [{"$ne": ""}]},
+    {"goal_ids": ["2001_50_1100_normal_1.x"]},
+    {"goal_id": "processing_status.completed"},
+    {"goal_id": ""},
+])  # fmt: skip
+def test_operators_and_non_ids_are_refused_before_a_run(dags, conf):
+    from airflow.sdk.exceptions import ParamValidationError
+
+    with pytest.raises(ParamValidationError):
+        dags["filter_videos"].test(run_conf=conf)
+
+
+def test_the_specs_process_goals_fixture_id_may_be_a_string():
+    for ok in (None, 1379344, "1379344"):
+        jsonschema.validate(ok, FIXTURE_ID_SCHEMA)
+    for bad in ("", "12a", "0", 0, {"$gt": 0}, "1" * 30):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, FIXTURE_ID_SCHEMA)
