@@ -35,6 +35,11 @@ class PayloadError(PermanentError):
         super().__init__(f"{source}: field {field!r} {problem}")
 
 
+class CredentialsRejectedError(PermanentError):
+    """A source refused the credentials it was given (401/403): every call would fail alike
+    until they change."""
+
+
 class ConfigError(PermanentError):
     """A setting, connection or manual conf is missing or malformed."""
 

@@ -22,12 +22,14 @@ from footy.store.report import (
     stuck_claims,
     video_counts,
 )
+from footy.store.sources import paused_sources
 
 
 def collect(db, now: datetime | None = None) -> dict:
     return {
         "fixtures": fixture_counts(db),
         "api_football": api_requests_today(db, now),
+        "paused_sources": paused_sources(db),
         "expired_fixtures": expired_fixtures(db),
         "goals": goal_counts(db),
         "nameless_goals": nameless_goals(db),
@@ -46,6 +48,10 @@ def render(report: dict) -> str:
     plan = (f"; polls every {api['interval_s']:.0f}s ({api['reason']})"
             if api.get("interval_s") else "")  # fmt: skip
     lines.append(f"api-football today: {api.get('used') or 0} requests used{left}{plan}")
+    for name, pause in report["paused_sources"].items():
+        lines.append(f"clip source {name}: PAUSED since {pause['at']:%Y-%m-%d %H:%M} UTC, "
+                     f"credentials rejected ({pause['error']['type']}: "
+                     f"{pause['error']['message'][:120]}); change its connection to resume")
     lines.append("goals:")
     lines += [f"  {stage:<22} {n:>6}" for stage, n in report["goals"].items()]
     nameless = report["nameless_goals"]

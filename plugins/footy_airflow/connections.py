@@ -13,6 +13,7 @@ from airflow.sdk import BaseHook, Variable
 from footy.api_football import ApiFootballClient
 from footy.errors import ConfigError
 from footy.sources import ClipSource, create_source
+from footy.store.sources import credential_id
 
 API_FOOTBALL_CONN_ID = "api_football"
 X_API_CONN_ID = "x_api"
@@ -45,6 +46,12 @@ def x_source(**settings: Any) -> ClipSource:
         raise ConfigError(f"connection {X_API_CONN_ID!r} has no password (the bearer token)")
     options: dict[str, Any] = {"timeout": (5.0, 20.0), "max_attempts": 3, **settings}
     return create_source("x", base_url=base_url(conn), bearer_token=conn.password, **options)
+
+
+def x_credential() -> str:
+    """Fingerprint of connection ``x_api``'s token: a source paused for rejected credentials
+    resumes when this changes (``footy.store.sources``)."""
+    return credential_id(BaseHook.get_connection(X_API_CONN_ID).password or "")
 
 
 def json_variable(key: str, default: Any) -> Any:

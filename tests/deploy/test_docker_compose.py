@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+# needs the docker-compose binary (make setup installs it), not a pure unit test
+pytestmark = pytest.mark.integration
+
 ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW_COMPONENTS = {
     "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-worker",

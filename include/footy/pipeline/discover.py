@@ -24,11 +24,12 @@ from typing import Any
 
 from pymongo.database import Database
 
-from footy.errors import ConfigError, PayloadError, TransientError
+from footy.errors import ConfigError, CredentialsRejectedError, PayloadError, TransientError
 from footy.sources import Candidate, ClipSource, GoalQuery, Rejected, SearchResult
 from footy.sources.gates import GateConfig, check
 from footy.sources.query import QueryConfig
 from footy.sources.x_api import XRateLimitedError
+from footy.store import sources
 from footy.store.claims import Claim, claim_goal, release, unclaimed
 from footy.store.discovery import (
     CANDIDATE,
@@ -267,18 +268,30 @@ def discover_goal(
     cfg: DiscoveryConfig | None = None,
     due_only: bool = True,
     force: bool = False,
+    credential: str | None = None,
 ) -> dict[str, Any]:
     """Claim the goal, run one search attempt, store its posts, record the outcome.
 
     ``due_only=False`` (a manual run) searches before ``next_at``; ``force=True`` also
     searches a goal whose window has ended. Returns a JSON-able summary; ``status`` is
     ``searched``, ``skipped``, ``rate_limited`` or ``error``.
+
+    ``credential`` (a fingerprint, ``footy.store.sources.credential_id``) is what the source
+    was built with: a source whose credentials were rejected is paused for that credential
+    (the first rejection raises, later goals are skipped without a call) and resumes when it
+    is given another.
     """
     cfg = cfg or DiscoveryConfig()
     goal = find_goal(db, goal_id)
     label = str((goal or {}).get("label") or goal_id)
     if goal is None:
         raise ConfigError(f"goal {goal_id!r} is not known")
+    if credential is not None:
+        if sources.resume_if_changed(db, source.name, credential, now):
+            log.info("source %s: credentials changed, resumed", source.name)
+        pause = sources.paused(db, source.name)
+        if pause:
+            return _skip(goal_id, label, _paused_reason(source.name, pause))
     reason = _not_searchable(goal, now, due_only=due_only, force=force)
     if reason:
         return _skip(goal_id, label, reason)
@@ -291,8 +304,24 @@ def discover_goal(
     if reason or goal is None:
         release(db, claim)
         return _skip(goal_id, label, reason or "unknown goal")
-    with ClaimHeartbeat(db, claim, cfg.lease):
-        return _attempt(db, source, goal, claim, label, now, cfg)
+    try:
+        with ClaimHeartbeat(db, claim, cfg.lease):
+            return _attempt(db, source, goal, claim, label, now, cfg)
+    except CredentialsRejectedError as exc:
+        if credential is not None and not sources.pause(db, source.name, credential, exc, now):
+            # another goal's search saw it first and reported it: this one just waits
+            pause = sources.paused(db, source.name)
+            return _skip(goal_id, label, _paused_reason(source.name, pause))
+        raise
+
+
+def _paused_reason(name: str, pause: dict[str, Any] | None) -> str:
+    pause = pause or {}
+    at = pause.get("at")
+    error = (pause.get("error") or {}).get("type", "credentials rejected")
+    since = f" since {_utc(at).isoformat(timespec='seconds')}" if at else ""
+    return (f"source {name} paused{since}: its credentials were rejected ({error}); "
+            "change its connection to resume")
 
 
 def _attempt(db: Database, source: ClipSource, goal: dict[str, Any], claim: Claim, label: str,

@@ -32,7 +32,7 @@ from tenacity import (
 )
 
 from footy import int64
-from footy.errors import PayloadError, PermanentError, TransientError
+from footy.errors import CredentialsRejectedError, PayloadError, PermanentError, TransientError
 from footy.sources.base import (
     Candidate,
     GoalQuery,
@@ -79,7 +79,7 @@ class XRateLimitedError(TransientError):
         super().__init__(message or f"X API rate limited until {reset_at.isoformat()}")
 
 
-class XAuthError(PermanentError):
+class XAuthError(CredentialsRejectedError):
     """401/403: the bearer token is wrong or lacks access."""
 
 

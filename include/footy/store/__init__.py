@@ -1,4 +1,5 @@
-"""MongoDB persistence. Every query the pipeline runs lives in this package.
+"""MongoDB persistence: the collections and indexes, claims, stage status, and the queries
+more than one stage shares. A stage's own queries live with the stage (``footy.pipeline``).
 
 State changes are single-document updates with conditions; exclusive work claims rest on
 inserts under a unique ``_id`` (atomic on MongoDB and FerretDB alike, see ``claims``).

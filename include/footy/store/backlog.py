@@ -18,6 +18,7 @@ from typing import Any
 
 from pymongo.database import Database
 
+from footy.store import sources
 from footy.store.api_usage import next_poll_at
 from footy.store.claims import unclaimed
 from footy.store.db import FIXTURES_ACTIVE
@@ -27,6 +28,7 @@ from footy.store.filtering import goals_with_filter_work
 from footy.store.status import Stage
 
 LIMIT = 200
+SEARCH_SOURCE = "x"  # the one clip source today
 
 
 def fixtures_with_goal_changes(db: Database, now: datetime) -> list[Any]:
@@ -36,7 +38,10 @@ def fixtures_with_goal_changes(db: Database, now: datetime) -> list[Any]:
 
 
 def goals_due_for_search(db: Database, now: datetime) -> list[Any]:
-    """scrape_twitter: goals whose next search attempt is due."""
+    """scrape_twitter: goals whose next search attempt is due; none while the clip source
+    is paused for rejected credentials (a run could only skip them)."""
+    if sources.paused(db, SEARCH_SOURCE):
+        return []
     return unclaimed(db, Stage.DISCOVER, due_goal_ids(db, now, limit=LIMIT), now)
 
 

@@ -13,7 +13,7 @@ from footy.errors import PermanentError
 from footy.pipeline.discover import DiscoveryConfig, discover_goal, goals_still_due
 from footy.store.discovery import goal_label
 from footy_airflow.assets import CLIP_CANDIDATES, SEARCHES_PENDING
-from footy_airflow.connections import json_variable, x_source
+from footy_airflow.connections import json_variable, x_credential, x_source
 from footy_airflow.mongo import footy_db
 from footy_airflow.params import requested_goal_ids
 
@@ -60,9 +60,12 @@ def search_goal(goal_id: str, params: dict[str, Any] | None = None) -> dict[str,
     try:
         cfg = DiscoveryConfig.from_dict(json_variable(DISCOVERY_VARIABLE, {}))
         result = discover_goal(db, x_source(), goal_id, owner=owner, now=_now(), cfg=cfg,
-                               due_only=not manual, force=manual and bool(params.get("force")))
+                               due_only=not manual, force=manual and bool(params.get("force")),
+                               credential=x_credential())  # fmt: skip
     except PermanentError as exc:
-        # Bad credentials or settings fail every goal alike: fail loudly, without retries.
+        # Bad settings fail every goal alike: fail loudly, without retries. Rejected
+        # credentials fail the first goal that meets them; they pause the source, and later
+        # goals are skipped, naming the pause, until the connection changes.
         raise AirflowFailException(f"{goal_id}: {type(exc).__name__}: {exc}") from exc
     if result["status"] == "skipped":
         raise AirflowSkipException(f"{result['label']}: {result['reason']}")

@@ -283,6 +283,31 @@ def test_rejected_credentials_fail_loudly_and_keep_candidates(db, standin, sourc
     assert search(db, standin, source, haaland, 88)["status"] == "searched"
 
 
+def test_rejected_credentials_pause_the_source_until_they_change(db, standin, source):
+    from footy.store import sources
+    from footy.store.backlog import waiting
+
+    confirm_goals(db, standin, until=154)
+    bad = XApiSource(standin.url, "wrong-token", timeout=(1, 1), max_attempts=2)
+    wrong, right = sources.credential_id("wrong-token"), sources.credential_id(TOKEN)
+    # The first goal meets the rejection: it raises (the task fails, once) and pauses X.
+    with pytest.raises(XAuthError):
+        search(db, standin, bad, HAALAND, 160, credential=wrong)
+    pause = sources.paused(db, "x")
+    assert pause["credential"] == wrong and pause["error"]["type"] == "XAuthError"
+    assert "wrong-token" not in str(pause)  # a fingerprint, never the secret
+    # Later goals are skipped, naming the pause, without a call to X; no search is waiting.
+    calls = x_requests(standin)
+    skipped = search(db, standin, bad, OWN_GOAL, 161, credential=wrong)
+    assert skipped["status"] == "skipped" and "source x paused" in skipped["reason"]
+    assert x_requests(standin) == calls
+    assert waiting(db, "search", _at(standin, 170)) == []
+    # The connection changes: the source resumes and both goals are searched.
+    assert search(db, standin, source, OWN_GOAL, 170, credential=right)["status"] == "searched"
+    assert sources.paused(db, "x") is None
+    assert search(db, standin, source, HAALAND, 171, credential=right)["status"] == "searched"
+
+
 def test_config_from_variable_is_validated():
     cfg = DiscoveryConfig.from_dict({"attempts": 5, "interval_seconds": 30, "enough_clips": 3,
                                      "gates": {"min_short_edge": 480},

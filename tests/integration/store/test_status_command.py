@@ -37,6 +37,10 @@ def test_status_reports_stages_stuck_claims_and_errors(db, mongo_uri, db_name):
     claim_goal(db, Stage.DOWNLOAD, "b", "dead-worker", timedelta(minutes=5), now=long_ago)
     failing = claim_goal(db, Stage.DISCOVER, "a", "w", timedelta(minutes=5))
     mark_stage_failed(db, failing, TimeoutError("search timed out"))
+    from footy.errors import CredentialsRejectedError
+    from footy.store.sources import credential_id, pause
+    pause(db, "x", credential_id("t"), CredentialsRejectedError("X API 401: Unauthorized"),
+          datetime.now(UTC))
 
     out = subprocess.run(
         [sys.executable, "-m", "footy", "status", "--json"], check=True, capture_output=True,
@@ -49,9 +53,11 @@ def test_status_reports_stages_stuck_claims_and_errors(db, mongo_uri, db_name):
     assert [(c["stage"], c["goal_id"]) for c in report["stuck_claims"]] == [("download", "b")]
     assert report["errors"]["goal_errors_by_class"] == {"TimeoutError": 1}
     assert report["errors"]["clip_errors_by_class"] == {"ClipForbiddenError": 1}
+    assert report["paused_sources"]["x"]["error"]["type"] == "CredentialsRejectedError"
 
     text = subprocess.run(
         [sys.executable, "-m", "footy", "status"], check=True, capture_output=True, text=True,
         env={**os.environ, "MONGO_URI": mongo_uri, "FOOTY_MONGO_DB": db_name},
     ).stdout
     assert "awaiting download" in text and "stuck claims: 1" in text
+    assert "clip source x: PAUSED" in text and "change its connection to resume" in text
