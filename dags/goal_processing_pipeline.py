@@ -3,13 +3,18 @@
 
 The seed's sequential alternative to the stage DAGs, for manual runs: process goal changes
 -> search for clips -> download -> filter, for ALL pending goals (or only the `goal_ids` in
-the conf), one mapped task instance per fixture or goal at each stage.
+the conf, at every stage), one mapped task instance per fixture or goal at each stage. One
+run carries each goal to `completed`.
 
 It runs exactly the task code of `process_goals`, `scrape_twitter`, `download_videos` and
 `filter_videos` and takes the same claims, so it is safe while those DAGs are on: a goal
-another run is working on is skipped. Each run advances every pending goal by one step of
-each stage; a goal's search window spans several attempts a minute apart, so run it again
-(or leave the stage DAGs on) to finish it.
+another run is working on is skipped (named, with the reason in its log). Its search is one
+attempt made now, due or not, and it is the last of the goal's search window, so that the
+downloads and the filter can finish in the same run. A goal it completes gets no later
+search attempts from `scrape_twitter`; to look for more clips afterwards, trigger
+`scrape_twitter` with `{"goal_ids": [...], "force": true}` and the stages take it from there.
+A goal whose search is rate limited or fails stays pending (its instances say so) and the
+next run, or the stage DAGs, carry it on.
 
     airflow dags trigger goal_processing_pipeline
     airflow dags trigger goal_processing_pipeline \
@@ -47,7 +52,7 @@ with DAG(
     processed = process_fixture.expand(fixture_id=pending_fixtures())
 
     to_search = goals_to_search()
-    searched = search_goal.expand(goal_id=to_search)
+    searched = search_goal.partial(final=True).expand(goal_id=to_search)
 
     to_download = select_goals.override(trigger_rule="all_done")()
     downloaded = download_goal.expand(goal_id=to_download)

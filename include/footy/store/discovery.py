@@ -49,6 +49,12 @@ def due_goal_ids(
     return [d["_id"] for d in cursor.limit(limit)]
 
 
+def unsearched_goal_ids(db: Database, limit: int = 1024) -> list[str]:
+    """Confirmed goals whose search window is still open, due or not, oldest id first."""
+    query = {"status": CONFIRMED, "processing_status.twitter_scraped": False}
+    return [d["_id"] for d in db[GOALS].find(query, {"_id": 1}).sort("_id", 1).limit(limit)]
+
+
 def video_id(goal_id: str, source: str, source_id: str) -> str:
     return f"{goal_id}:{source}:{source_id}"
 

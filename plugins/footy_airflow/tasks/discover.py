@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -48,17 +49,22 @@ def goals_to_search(due: list[str] | None, requested: list[str] | None) -> list[
 
 
 @task(map_index_template="{{ goal_label }}")
-def search_goal(goal_id: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    """One search attempt for one goal, under an exclusive claim on the goal."""
+def search_goal(
+    goal_id: str, final: bool = False, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One search attempt for one goal, under an exclusive claim on the goal. ``final``
+    (goal_processing_pipeline) searches now, due or not, and ends the window after it."""
     params = params or {}
     context = get_current_context()
     db = footy_db()
     context["goal_label"] = goal_label(db, goal_id)  # type: ignore[typeddict-unknown-key]
-    manual = bool(requested_goal_ids(params))
+    manual = bool(requested_goal_ids(params)) or final
     ti = context["ti"]
     owner = f"{ti.dag_id}/{ti.run_id}/{ti.map_index}"
     try:
         cfg = DiscoveryConfig.from_dict(json_variable(DISCOVERY_VARIABLE, {}))
+        if final:  # this attempt is the window's last, whatever it finds
+            cfg = dataclasses.replace(cfg, attempts=1)
         result = discover_goal(db, x_source(), goal_id, owner=owner, now=_now(), cfg=cfg,
                                due_only=not manual, force=manual and bool(params.get("force")),
                                credential=x_credential())  # fmt: skip
