@@ -4,23 +4,18 @@ rendered by clipgen), real yt-dlp, a moto S3 server and a local folder. No mocks
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
-from moto.server import ThreadedMotoServer
 
 from footy.pipeline.download import DownloadSettings, download_goal, select_goals
 from footy.storage import ClipStorage, LocalClipStorage, S3ClipStorage, clip_key
@@ -47,32 +42,6 @@ def standin() -> Iterator[Any]:
     handle = start_in_thread("test_matchday", paused_at=0)
     yield handle
     handle.stop()
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-def _s3_client(endpoint: str) -> Any:
-    return boto3.client(
-        "s3", endpoint_url=endpoint, aws_access_key_id="testing",
-        aws_secret_access_key="testing", region_name="us-east-1",
-        config=Config(retries={"max_attempts": 2}),
-    )  # fmt: skip
-
-
-@pytest.fixture
-def s3_storage(moto_endpoint: str) -> S3ClipStorage:
-    client = _s3_client(moto_endpoint)
-    bucket = f"footy-dl-{uuid.uuid4().hex[:10]}"
-    client.create_bucket(Bucket=bucket)
-    return S3ClipStorage(client, bucket, "clips")
 
 
 @pytest.fixture(params=["local", "s3"])
