@@ -38,6 +38,7 @@ log = logging.getLogger("footy.supervisor")
 HOST = "127.0.0.1"
 MIN_BACKOFF, MAX_BACKOFF = 1.0, 30.0
 STABLE_AFTER = 60.0  # seconds up after which a component's back-off starts again at 1 s
+SCAN_EVERY = 5.0  # seconds between looks at what each component has started
 STOP_GRACE = 10.0  # seconds the components get to stop after SIGTERM before SIGKILL
 
 
@@ -62,6 +63,10 @@ class Component:
     next_start: float = 0.0
     restarts: int = 0
     history: list[int] = field(default_factory=list)  # exit codes, for the log
+    # the processes it started (the scheduler's task workers...), seen while it ran: a
+    # component killed with SIGKILL leaves them behind, re-parented away from this tree
+    descendants: dict[int, float] = field(default_factory=dict)  # pid -> create time
+    scanned_at: float = 0.0
 
     def start(self, airflow: str) -> None:
         with self.log_path.open("ab") as out:
@@ -77,9 +82,13 @@ class Component:
             if code is None:
                 if now - self.started_at >= STABLE_AFTER:
                     self.backoff = MIN_BACKOFF
+                self._remember_descendants()
                 return
             self.history.append(code)
             self.process = None
+            left = self.reap()
+            if left:
+                log.warning("%s: killed %d process(es) it left behind", self.name, left)
             self.next_start = now + self.backoff
             log.warning("%s: exited with %s; starting it again in %.0fs", self.name, code,
                         self.backoff)  # fmt: skip
@@ -88,6 +97,30 @@ class Component:
         if now >= self.next_start:
             self.restarts += 1
             self.start(airflow)
+
+    def _remember_descendants(self) -> None:
+        if time.monotonic() - self.scanned_at < SCAN_EVERY:
+            return
+        self.scanned_at = time.monotonic()
+        try:
+            for proc in psutil.Process(self.process.pid).children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    self.descendants.setdefault(proc.pid, proc.create_time())
+        except psutil.Error:
+            pass
+
+    def reap(self) -> int:
+        """Kill what is left of the processes this component started; how many there were."""
+        left = []
+        for pid, created in self.descendants.items():
+            with contextlib.suppress(psutil.Error):
+                proc = psutil.Process(pid)
+                if proc.create_time() == created:  # not a new process that reused the pid
+                    proc.kill()
+                    left.append(proc)
+        psutil.wait_procs(left, timeout=5)
+        self.descendants.clear()
+        return len(left)
 
     def terminate(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -136,7 +169,9 @@ class Supervisor:
             with contextlib.suppress(psutil.Error):
                 proc.kill()
         psutil.wait_procs(left, timeout=5)
-        log.info("stopped%s", f" ({len(left)} process(es) killed)" if left else "")
+        orphans = sum(component.reap() for component in self.components)
+        killed = len(left) + orphans
+        log.info("stopped%s", f" ({killed} process(es) killed)" if killed else "")
 
 
 def main(argv: list[str] | None = None) -> int:
