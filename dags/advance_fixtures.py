@@ -7,6 +7,11 @@ and every goal of it is fully processed. Postponed, cancelled, abandoned and awa
 leave the active set at once. A move inserts into the target before deleting from the
 source, and each run first repairs any copy an interrupted move left behind.
 
+First, listed fixtures not asked about for 15 minutes are fetched again (`ids=` batches of
+20, soonest kick-off first, at most a tenth of the day's API requests left): a kick-off moved
+after ingest or a postponement is acted on at once. The refresh is skipped in the minutes
+when nothing is due.
+
     airflow dags trigger advance_fixtures
 """
 
@@ -16,7 +21,7 @@ import pendulum
 from airflow.sdk import DAG
 
 from footy_airflow.defaults import DEFAULT_ARGS
-from footy_airflow.tasks.fixtures import advance_buckets
+from footy_airflow.tasks.fixtures import advance_buckets, refresh_staging_fixtures
 
 with DAG(
     dag_id="advance_fixtures",
@@ -29,4 +34,4 @@ with DAG(
     default_args=DEFAULT_ARGS,
     tags=["footy", "fixtures"],
 ):
-    advance_buckets()
+    refresh_staging_fixtures() >> advance_buckets.override(trigger_rule="all_done")()

@@ -1,9 +1,11 @@
 """
 ### ingest_fixtures
 
-Fetches one day's fixtures from API-Football and stores each in the bucket its status says
-(`fixtures_staging` / `fixtures_active` / `fixtures_completed`). Runs daily at 00:05 UTC for
-that day; re-running a day changes nothing.
+Fetches the fixtures of the day and of the next `footy_fixture_window_days` (Variable,
+default 2) from API-Football, one mapped task instance per day, and stores each fixture in
+the bucket its status says (`fixtures_staging` / `fixtures_active` / `fixtures_completed`).
+Runs daily at 00:05 UTC; re-running a day changes nothing. Listed fixtures are asked about
+again every 15 minutes by `advance_fixtures` (moved kick-offs, postponements).
 
 Tracked leagues and teams come from the Variable `footy_tracking`
 (`{"league_ids": [39], "team_ids": [], "season": null}`); a manual run may override them:
@@ -17,7 +19,7 @@ import pendulum
 from airflow.sdk import DAG, Param
 
 from footy_airflow.defaults import DEFAULT_ARGS
-from footy_airflow.tasks.fixtures import ingest_day
+from footy_airflow.tasks.fixtures import days_to_ingest, ingest_day
 
 with DAG(
     dag_id="ingest_fixtures",
@@ -31,11 +33,12 @@ with DAG(
     tags=["footy", "fixtures"],
     params={
         "date": Param(None, type=["null", "string"], format="date",
-                      description="Day to ingest (YYYY-MM-DD); default: the run's date"),
+                      description="One day to ingest (YYYY-MM-DD); default: the run's day "
+                                  "and the window after it"),
         "league_ids": Param([], type="array", items={"type": "integer"},
                             description="League ids; default: the footy_tracking Variable"),
         "team_ids": Param([], type="array", items={"type": "integer"},
                           description="Team ids; default: the footy_tracking Variable"),
     },
 ):
-    ingest_day()
+    ingest_day.expand(day=days_to_ingest())

@@ -11,6 +11,8 @@ from pymongo.database import Database
 
 from footy.api_budget import (
     DEFAULT_DAILY_BUDGET,
+    IDS_PER_REQUEST,
+    RESERVE,
     PollCost,
     PollPlan,
     last_match_end,
@@ -33,9 +35,12 @@ from footy.store.db import FIXTURES_ACTIVE, FIXTURES_COMPLETED, FIXTURES_STAGING
 from footy.store.fixtures import (
     fixture_fields,
     ingest_fixture,
+    mark_staging_refreshed,
     move_fixture,
     record_polls,
+    refresh_staging_fixture,
     repair_buckets,
+    staging_due_for_refresh,
 )
 from footy.store.goals import fixture_goals_done
 
@@ -100,6 +105,51 @@ def ingest(
     for err in errors:
         log.error("fixture %s skipped: %s: %s", err["fixture"], err["type"], err["message"])
     return {"date": day, **counts, "errors": errors}
+
+
+STAGING_REFRESH = timedelta(minutes=15)
+STAGING_SHARE = 0.1  # of the day's requests left, at most, per staging refresh
+
+
+def refresh_staging(
+    db: Database, client: ApiFootballClient, now: datetime, *, budget: int,
+    every: timedelta = STAGING_REFRESH,
+) -> dict[str, Any]:  # fmt: skip
+    """Ask the API again about listed fixtures not refreshed for ``every``: a kick-off moved
+    after ingest, a postponement, a cancellation. ``ids=`` batches of 20, soonest kick-off
+    first, spending at most ``STAGING_SHARE`` of the day's requests left (the live polls
+    come first); the rest wait for the next run. ``advance`` then acts on what changed."""
+    left = budget - int(usage_today(db, now).get("used") or 0) - RESERVE
+    requests = int(max(0, left) * STAGING_SHARE)
+    due = staging_due_for_refresh(db, now - every, limit=requests * IDS_PER_REQUEST) \
+        if requests else []
+    summary: dict[str, Any] = {"due": len(due), "requests": 0, "changed": {}, "errors": []}
+    if not due:
+        return summary
+    calls_before = client.calls
+    try:
+        batch = client.fixtures_by_ids(due)
+    finally:
+        summary["requests"] = client.calls - calls_before
+        record_requests(db, now, summary["requests"])
+    seen = set()
+    for fixture in batch.fixtures:
+        seen.add(fixture.id)
+        try:
+            changed = refresh_staging_fixture(db, fixture, now)
+        except PayloadError as exc:
+            summary["errors"].append({"fixture": fixture.id, **error_record(exc)})
+            continue
+        if changed:
+            summary["changed"][fixture.id] = {k: [str(v) for v in pair]
+                                              for k, pair in changed.items()}  # fmt: skip
+    summary["errors"] += [{"fixture": key, **error_record(exc)} for key, exc in batch.errors]
+    missing = [f for f in due if f not in seen]
+    if missing:  # not returned (or malformed): asked again at the next refresh, not every run
+        mark_staging_refreshed(db, missing, now)
+    for err in summary["errors"]:
+        log.error("fixture %s not refreshed: %s: %s", err["fixture"], err["type"], err["message"])
+    return summary
 
 
 def advance(

@@ -184,3 +184,35 @@ def clear_goal_changes(db: Database, collection: str, fixture_id: int, seen_seq:
         {"$set": {"goal_changes.pending": False, "goal_changes.processed_at": datetime.now(UTC)}},
     )
     return result.matched_count == 1
+
+
+def staging_due_for_refresh(db: Database, before: datetime, limit: int) -> list[int]:
+    """Listed fixtures not refreshed since ``before``, soonest kick-off first."""
+    query = {"$or": [{"refreshed_at": {"$lt": before}}, {"refreshed_at": {"$exists": False}}]}
+    cursor = db[FIXTURES_STAGING].find(query, {"_id": 1}).sort("kickoff", 1).limit(limit)
+    return [d["_id"] for d in cursor]
+
+
+@retry_when_locked
+def refresh_staging_fixture(db: Database, fixture: Fixture, now: datetime) -> dict[str, Any] | None:
+    """Store the API's current view of a fixture still in staging; returns what changed
+    (kick-off, status), or None when it is no longer in staging."""
+    fields = fixture_fields(fixture)
+    # (no projection: FerretDB does not implement findAndModify's "fields")
+    before = db[FIXTURES_STAGING].find_one_and_update(
+        {"_id": fixture.id}, {"$set": {**fields, "refreshed_at": now}})
+    if before is None:
+        return None
+    changed = {}
+    old_kickoff = before.get("kickoff")
+    if old_kickoff is not None and old_kickoff.replace(tzinfo=UTC) != fields["kickoff"]:
+        changed["kickoff"] = (old_kickoff.replace(tzinfo=UTC), fields["kickoff"])
+    if before.get("status") != fields["status"]:
+        changed["status"] = (before.get("status"), fields["status"])
+    return changed
+
+
+@retry_when_locked
+def mark_staging_refreshed(db: Database, fixture_ids: list[int], now: datetime) -> None:
+    """Fixtures the API no longer returns are not asked again every run."""
+    db[FIXTURES_STAGING].update_many({"_id": {"$in": fixture_ids}}, {"$set": {"refreshed_at": now}})

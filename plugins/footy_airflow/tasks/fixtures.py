@@ -11,6 +11,7 @@ from airflow.sdk import get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
 from footy.api_budget import budget_from_env
+from footy.errors import ConfigError
 from footy.pipeline import fixtures as fixture_stage
 from footy.pipeline import goals as goal_stage
 from footy_airflow.assets import CONFIRMED_GOALS, FIXTURE_GOAL_CHANGES, WITHDRAWN_GOALS
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 TRACKING_VARIABLE = "footy_tracking"
 LEAD_VARIABLE = "footy_activation_lead_minutes"
 DEFAULT_LEAD_MINUTES = 15
+WINDOW_VARIABLE = "footy_fixture_window_days"
+DEFAULT_WINDOW_DAYS = 2
 
 
 def _now() -> datetime:
@@ -30,16 +33,43 @@ def _now() -> datetime:
 
 
 @task
-def ingest_day(params: dict[str, Any] | None = None) -> dict[str, Any]:
+def days_to_ingest(params: dict[str, Any] | None = None) -> list[str]:
+    """The conf's ``date``, or the run's day and the next ``footy_fixture_window_days``
+    (default 2): kick-offs are known days ahead, and a match moved into the window is found."""
+    day = (params or {}).get("date")
+    if day:
+        return [day]
+    window = int(json_variable(WINDOW_VARIABLE, DEFAULT_WINDOW_DAYS))
+    if window < 0:
+        raise ConfigError(f"{WINDOW_VARIABLE} must be 0 or more days, not {window}")
+    first = get_current_context()["logical_date"].date()
+    return [(first + timedelta(days=n)).isoformat() for n in range(window + 1)]
+
+
+@task(map_index_template="{{ day }}")
+def ingest_day(day: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
     """Fixtures of one day into their buckets. Conf overrides the tracked leagues/teams."""
     params = params or {}
     tracking = fixture_stage.Tracking.from_dict(json_variable(TRACKING_VARIABLE, {}))
     if params.get("league_ids") or params.get("team_ids"):
         tracking.league_ids = list(params.get("league_ids") or [])
         tracking.team_ids = list(params.get("team_ids") or [])
-    day = params.get("date") or get_current_context()["logical_date"].date().isoformat()
     summary = fixture_stage.ingest(footy_db(), api_football_client(), day, tracking, _now())
     log.info("ingested %s: %s", day, {k: v for k, v in summary.items() if k != "errors"})
+    return summary
+
+
+@task
+def refresh_staging_fixtures() -> dict[str, Any]:
+    """Listed fixtures not asked about for 15 minutes: moved kick-offs, postponements."""
+    summary = fixture_stage.refresh_staging(footy_db(), api_football_client(), _now(),
+                                            budget=budget_from_env(dict(os.environ)))  # fmt: skip
+    if not summary["due"]:
+        raise AirflowSkipException("no listed fixture is due for a refresh (every 15 minutes)")
+    for fixture_id, changed in summary["changed"].items():
+        log.info("fixture %s changed since it was listed: %s", fixture_id, changed)
+    log.info("refreshed %d listed fixture(s) with %d request(s); %d changed",
+             summary["due"], summary["requests"], len(summary["changed"]))  # fmt: skip
     return summary
 
 

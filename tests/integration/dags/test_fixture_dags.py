@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -102,3 +102,12 @@ def test_bad_manual_conf_is_refused_naming_the_field(airflow_db):
     )
     assert bad_event.returncode != 0
     assert "Invalid input for param goal_events" in bad_event.stderr + bad_event.stdout
+
+
+def test_ingest_takes_the_day_and_the_window_after_it(dags, db, standin):
+    # The run of the day before the match day finds its fixtures: they are in the window.
+    run = dags["ingest_fixtures"].test(logical_date=BASE - timedelta(days=1))
+    days = {ti.rendered_map_index: ti.state for ti in run.get_task_instances()
+            if ti.task_id == "ingest_day"}  # fmt: skip
+    assert days == {"2026-03-13": "success", "2026-03-14": "success", "2026-03-15": "success"}
+    assert db[FIXTURES_STAGING].count_documents({}) == 4

@@ -30,7 +30,7 @@ BASE = datetime(2026, 3, 14, 15, 0, tzinfo=UTC)
 LEAD = timedelta(seconds=20)
 STEP = 1  # scenario seconds between polls: the VAR goal is confirmed before it is disallowed
 TRACKING = Tracking([39, 45], [], 2025)  # Premier League and FA Cup
-SCENARIOS = Path(__file__).resolve().parents[3] / "include" / "footy" / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[3] / "include" / "footy_testbed" / "scenarios"
 
 CONFIRMED = {
     "2001_50_1100_normal_1",  # Haaland, minute corrected 12' -> 11' (same id)
@@ -332,3 +332,30 @@ def test_live_all_returns_the_same_fixtures_as_ids(db, standin, client):
     assert sorted(f.id for f in by_live.fixtures) == sorted(f.id for f in by_ids.fixtures) == ids
     assert {f.id: f.events for f in by_live.fixtures} == {f.id: f.events for f in by_ids.fixtures}
     assert client.calls - calls >= 1
+
+
+def test_listed_fixtures_are_asked_again_and_a_moved_kickoff_is_taken(db, standin, client):
+    from footy.pipeline.fixtures import refresh_staging
+
+    now = _at(standin, 0)
+    ingest(db, client, BASE.date().isoformat(), TRACKING, now)
+    listed = sorted(db[FIXTURES_STAGING].distinct("_id"))
+    assert listed
+    # What the store holds went stale: one kick-off and one status differ from the API's.
+    moved, postponed = listed[0], listed[-1]
+    real_kickoff = db[FIXTURES_STAGING].find_one({"_id": moved})["kickoff"]
+    db[FIXTURES_STAGING].update_one({"_id": moved},
+                                    {"$set": {"kickoff": real_kickoff + timedelta(hours=2)}})
+    db[FIXTURES_STAGING].update_one({"_id": postponed}, {"$set": {"status": "TBD"}})
+
+    later = now + timedelta(minutes=16)
+    summary = refresh_staging(db, client, later, budget=7500)
+    assert summary["due"] == len(listed) and summary["requests"] == 1  # one ids= batch
+    assert set(summary["changed"]) == {moved, postponed}
+    assert set(summary["changed"][moved]) == {"kickoff"}
+    assert summary["changed"][postponed]["status"] == ["TBD", "NS"]
+    assert db[FIXTURES_STAGING].find_one({"_id": moved})["kickoff"] == real_kickoff
+    # Asked again only after 15 minutes; a spent budget asks nothing at all.
+    assert refresh_staging(db, client, later + timedelta(minutes=5), budget=7500)["due"] == 0
+    quiet = refresh_staging(db, client, later + timedelta(minutes=20), budget=10)
+    assert quiet["due"] == 0 and quiet["requests"] == 0
