@@ -159,7 +159,8 @@ def main() -> int:
     rendering = time.monotonic()
     count = prerender(make_world(day))
     print(f"{count} clips pre-rendered in {time.monotonic() - rendering:.0f}s", flush=True)
-    mongo_uri = "mongodb://127.0.0.1:27117/"
+    mongo_uri = os.environ.get(
+        "MONGO_URI", f"mongodb://127.0.0.1:{os.environ.get('FOOTY_FERRETDB_PORT', '27117')}/")
     db_name = f"footy_load_{int(time.time())}"
     env = {
         **dict(os.environ),
@@ -174,6 +175,8 @@ def main() -> int:
     }
     stack = ServiceStack(env)
     database = ServiceStack(dict(os.environ))  # the project's FerretDB, shared, not this run's
+    print(f"FerretDB backend: {os.environ.get('FOOTY_FERRETDB_BACKEND', 'sqlite')} "
+          f"({mongo_uri})", flush=True)
     memory = MemoryWatch(work / "state" / "run" / "airflow.pid")
     try:
         database.start("ferretdb")
