@@ -20,7 +20,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG
 
-from footy_airflow.defaults import DEFAULT_ARGS
+from footy_airflow.defaults import DEFAULT_ARGS, RUN_FAILED
 from footy_airflow.tasks.fixtures import advance_buckets, refresh_staging_fixtures
 
 with DAG(
@@ -32,6 +32,7 @@ with DAG(
     is_paused_upon_creation=True,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
+    on_failure_callback=RUN_FAILED,  # footy_alerts connection, off by default
     tags=["footy", "fixtures"],
 ):
     refresh_staging_fixtures() >> advance_buckets.override(trigger_rule="all_done")()

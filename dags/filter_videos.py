@@ -30,7 +30,7 @@ from airflow.sdk import DAG
 
 from footy.store.filtering import CLIP_WORK_QUERY
 from footy_airflow.assets import FILTERING_WAITING, STORED_CLIPS, WITHDRAWN_GOALS
-from footy_airflow.defaults import DEFAULT_ARGS, SENSOR_ARGS
+from footy_airflow.defaults import DEFAULT_ARGS, RUN_FAILED, SENSOR_ARGS
 from footy_airflow.params import goal_id_param, goal_ids_param
 from footy_airflow.sensors import MongoQuerySensor
 from footy_airflow.tasks.filter import (
@@ -50,6 +50,7 @@ with DAG(
     # A run waiting in its sensor must not hold back the next hand-off.
     max_active_runs=3,
     default_args=DEFAULT_ARGS,
+    on_failure_callback=RUN_FAILED,  # footy_alerts connection, off by default
     tags=["footy", "clips"],
     params={
         "goal_ids": goal_ids_param("Manual run: filter these goals now"),

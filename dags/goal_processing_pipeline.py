@@ -26,7 +26,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG
 
-from footy_airflow.defaults import DEFAULT_ARGS
+from footy_airflow.defaults import DEFAULT_ARGS, RUN_FAILED
 from footy_airflow.params import goal_id_param, goal_ids_param
 from footy_airflow.tasks.discover import search_goal
 from footy_airflow.tasks.download import download_goal, select_goals
@@ -43,6 +43,7 @@ with DAG(
     is_paused_upon_creation=True,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
+    on_failure_callback=RUN_FAILED,  # footy_alerts connection, off by default
     tags=["footy", "pipeline"],
     params={
         "goal_ids": goal_ids_param("Only these goals (default: every pending goal)"),

@@ -18,7 +18,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, Param
 
-from footy_airflow.defaults import DEFAULT_ARGS
+from footy_airflow.defaults import DEFAULT_ARGS, RUN_FAILED
 from footy_airflow.tasks.fixtures import days_to_ingest, ingest_day
 
 with DAG(
@@ -30,6 +30,7 @@ with DAG(
     is_paused_upon_creation=True,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
+    on_failure_callback=RUN_FAILED,  # footy_alerts connection, off by default
     tags=["footy", "fixtures"],
     params={
         "date": Param(None, type=["null", "string"], format="date",

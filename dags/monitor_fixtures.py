@@ -23,7 +23,7 @@ import pendulum
 from airflow.sdk import DAG
 
 from footy_airflow.assets import ACTIVE_FIXTURES
-from footy_airflow.defaults import DEFAULT_ARGS, SENSOR_ARGS, poll_seconds
+from footy_airflow.defaults import DEFAULT_ARGS, RUN_FAILED, SENSOR_ARGS, poll_seconds
 from footy_airflow.sensors import MongoQuerySensor
 from footy_airflow.tasks.fixtures import announce_goal_changes, poll_active_fixtures
 
@@ -36,6 +36,7 @@ with DAG(
     is_paused_upon_creation=True,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
+    on_failure_callback=RUN_FAILED,  # footy_alerts connection, off by default
     tags=["footy", "fixtures"],
 ):
     live = MongoQuerySensor(

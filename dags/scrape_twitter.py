@@ -34,7 +34,7 @@ from airflow.sdk import DAG, Param
 
 from footy.store.discovery import DUE_GOALS_QUERY
 from footy_airflow.assets import CONFIRMED_GOALS, SEARCHES_PENDING, SEARCHES_WAITING
-from footy_airflow.defaults import DEFAULT_ARGS, SENSOR_ARGS
+from footy_airflow.defaults import DEFAULT_ARGS, RUN_FAILED, SENSOR_ARGS
 from footy_airflow.params import goal_id_param, goal_ids_param
 from footy_airflow.sensors import MongoQuerySensor
 from footy_airflow.tasks.discover import (
@@ -56,6 +56,7 @@ with DAG(
     is_paused_upon_creation=True,
     max_active_runs=3,  # overlapping runs are safe: each goal is claimed by one of them
     default_args=DEFAULT_ARGS,
+    on_failure_callback=RUN_FAILED,  # footy_alerts connection, off by default
     tags=["footy", "clips"],
     params={
         "goal_ids": goal_ids_param("Manual run: search these goals now"),

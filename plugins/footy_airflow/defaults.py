@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
+from footy_airflow.notify import run_failed_notifier
 from footy_airflow.params import refuse_unknown_conf
 
 DEFAULT_ARGS = {
@@ -16,6 +17,9 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=5),
 }
+
+# Every footy DAG's on_failure_callback: one message per failed run, when configured.
+RUN_FAILED = run_failed_notifier()
 
 # Sensors: retries >= 1 because of Airflow 3.3's deferred-task "state mismatch" race; on
 # timeout they skip (nothing to do this run) instead of failing the run.

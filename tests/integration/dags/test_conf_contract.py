@@ -54,3 +54,48 @@ def test_the_specs_process_goals_fixture_id_may_be_a_string():
     for bad in ("", "12a", "0", 0, {"$gt": 0}, "1" * 30):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, FIXTURE_ID_SCHEMA)
+
+
+@pytest.fixture
+def alerts_receiver():
+    """A local JSON webhook receiver (Apprise's ``json://``): records every POST body."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's interface
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            received.append({"path": self.path, **json.loads(body)})
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server.received = received
+    yield server
+    server.shutdown()
+
+
+def test_a_failed_run_is_announced_once_when_alerts_are_configured(dags, db, alerts_receiver,
+                                                                   monkeypatch):
+    import json
+
+    # Off by default: no connection, no message, no error.
+    dags["download_videos"].test(run_conf={"goalid": GOAL})
+    assert alerts_receiver.received == []
+
+    port = alerts_receiver.server_address[1]
+    monkeypatch.setenv("AIRFLOW_CONN_FOOTY_ALERTS", json.dumps(
+        {"conn_type": "apprise", "extra": {"config": {"path": f"json://127.0.0.1:{port}/alerts"}}}))
+    run = dags["download_videos"].test(run_conf={"goalid": GOAL})
+    assert run.state == "failed"
+    [message] = alerts_receiver.received
+    assert message["path"] == "/alerts"
+    assert message["title"] == "footy: download_videos failed"
+    assert run.run_id in message["message"] and "choose_goals_source" in message["message"]
