@@ -1,10 +1,12 @@
-"""Fixtures shared by the integration tests: a real S3 API endpoint (moto's server)."""
+"""Fixtures shared by the integration tests: a real S3 API endpoint (moto's server) and clip
+storage on it or on a local folder (a module may define its own ``storage``)."""
 
 from __future__ import annotations
 
 import logging
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -12,7 +14,7 @@ import pytest
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
-from footy.storage import S3ClipStorage
+from footy.storage import ClipStorage, LocalClipStorage, S3ClipStorage
 
 
 @pytest.fixture(scope="module")
@@ -42,3 +44,11 @@ def s3_storage(moto_endpoint: str) -> S3ClipStorage:
     bucket = f"footy-test-{uuid.uuid4().hex[:10]}"
     client.create_bucket(Bucket=bucket)
     return S3ClipStorage(client, bucket, "clips")
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> ClipStorage:
+    """Each test that asks for it runs twice: on a local folder and on the S3 endpoint."""
+    if request.param == "local":
+        return LocalClipStorage(tmp_path / "store")
+    return request.getfixturevalue("s3_storage")

@@ -44,13 +44,6 @@ def standin() -> Iterator[Any]:
     handle.stop()
 
 
-@pytest.fixture(params=["local", "s3"])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> ClipStorage:
-    if request.param == "local":
-        return LocalClipStorage(tmp_path / "store")
-    return request.getfixturevalue("s3_storage")
-
-
 @pytest.fixture(autouse=True)
 def stand_in_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
     """The stand-in host is allowed by configuration, as in the demo."""
