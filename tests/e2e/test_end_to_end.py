@@ -76,6 +76,7 @@ def stack(mongo_uri, tmp_path):
         running.stop()
         # a stop leaves nothing behind: components, task processes, the stand-in
         left = [p for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        left += _strays(running)
         for log in sorted((tmp_path / "state" / "log").glob("airflow*.log")):
             print(f"{log.name} (tail):\n" + "\n".join(log.read_text().splitlines()[-30:]))
         assert not left, f"processes left after stop: {left}"
@@ -110,6 +111,8 @@ def test_match_day_through_the_real_scheduler(stack, capsys):
     idle_runs = {d: airflow.run_count(d) for d in WORK_DRIVEN}
     assert idle_runs == dict.fromkeys(WORK_DRIVEN, 0), idle_runs
     assert _restarted(airflow, "scheduler", scheduler)
+    # the task processes the killed scheduler had started did not outlive it
+    assert _strays(airflow) == []
 
     airflow.start("standin")  # the match day starts now
     # Nothing of the stack listens beyond this machine (API server, log servers, stand-in).
@@ -199,6 +202,20 @@ def _restarted(airflow: ServiceStack, component: str, old_pid: int, limit: float
             return True
         time.sleep(1)
     return False
+
+
+def _strays(airflow: ServiceStack) -> list[psutil.Process]:
+    """Airflow processes of this stack (by AIRFLOW_HOME) outside the supervisor's tree."""
+    tree = {p.pid for p in airflow.processes("airflow")}
+    strays = []
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if (proc.pid not in tree and "airflow" in " ".join(proc.info["cmdline"] or [])
+                    and proc.environ().get("AIRFLOW_HOME") == airflow.env["AIRFLOW_HOME"]):
+                strays.append(proc)
+        except psutil.Error:
+            continue
+    return strays
 
 
 def _uri(env: dict[str, str]) -> str:
