@@ -61,8 +61,6 @@ class Component:
     started_at: float = 0.0
     backoff: float = MIN_BACKOFF
     next_start: float = 0.0
-    restarts: int = 0
-    history: list[int] = field(default_factory=list)  # exit codes, for the log
     # the processes it started (the scheduler's task workers...), seen while it ran: a
     # component killed with SIGKILL leaves them behind, re-parented away from this tree
     descendants: dict[int, float] = field(default_factory=dict)  # pid -> create time
@@ -84,7 +82,6 @@ class Component:
                     self.backoff = MIN_BACKOFF
                 self._remember_descendants()
                 return
-            self.history.append(code)
             self.process = None
             left = self.reap()
             if left:
@@ -95,7 +92,6 @@ class Component:
             self.backoff = min(MAX_BACKOFF, self.backoff * 2)
             return
         if now >= self.next_start:
-            self.restarts += 1
             self.start(airflow)
 
     def _remember_descendants(self) -> None:

@@ -37,21 +37,17 @@ def api_football_client() -> ApiFootballClient:
     return ApiFootballClient(base_url(conn), conn.password)
 
 
-def x_source(**settings: Any) -> ClipSource:
+def x_source(**settings: Any) -> tuple[ClipSource, str]:
     """The X recent-search source from connection ``x_api`` (host = base URL, password =
-    bearer token). Timeouts and retries stay bounded: a search attempt must end well within
-    its claim's lease."""
+    bearer token), and the token's fingerprint: a source paused for rejected credentials
+    resumes when it changes (``footy.store.sources``). Timeouts and retries stay bounded: a
+    search attempt must end well within its claim's lease."""
     conn = BaseHook.get_connection(X_API_CONN_ID)
     if not conn.password:
         raise ConfigError(f"connection {X_API_CONN_ID!r} has no password (the bearer token)")
     options: dict[str, Any] = {"timeout": (5.0, 20.0), "max_attempts": 3, **settings}
-    return create_source("x", base_url=base_url(conn), bearer_token=conn.password, **options)
-
-
-def x_credential() -> str:
-    """Fingerprint of connection ``x_api``'s token: a source paused for rejected credentials
-    resumes when this changes (``footy.store.sources``)."""
-    return credential_id(BaseHook.get_connection(X_API_CONN_ID).password or "")
+    source = create_source("x", base_url=base_url(conn), bearer_token=conn.password, **options)
+    return source, credential_id(conn.password)
 
 
 def json_variable(key: str, default: Any) -> Any:

@@ -11,7 +11,6 @@ API usage counters of old days. A dry run reports the same without removing anyt
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,8 +20,6 @@ from pymongo.database import Database
 from footy.errors import ConfigError
 from footy.storage import ClipStorage
 from footy.store import retention
-
-log = logging.getLogger(__name__)
 
 DEFAULT_RETENTION = timedelta(days=14)
 
@@ -82,7 +79,7 @@ def clean_up(db: Database, storage: ClipStorage, now: datetime, retention_period
                          claims=removed["claims"], fixture_removed=bool(removed["fixtures"]))
         report.fixtures.append(entry)
     staging = retention.stale_staging_ids(db, cutoff)
-    usage = retention.old_usage_ids(db, cutoff.date().isoformat())
+    usage = retention.old_usage_ids(db, cutoff)
     report.staging, report.usage_days = len(staging), len(usage)
     if not dry_run:
         for fixture_id in staging:

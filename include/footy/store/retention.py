@@ -13,6 +13,7 @@ from typing import Any
 
 from pymongo.database import Database
 
+from footy.store.api_usage import usage_id
 from footy.store.db import API_USAGE, CLAIMS, FIXTURES_COMPLETED, FIXTURES_STAGING, GOALS, VIDEOS
 from footy.store.goals import CONFIRMED
 
@@ -69,10 +70,10 @@ def delete_staging(db: Database, fixture_id: int, cutoff: datetime) -> int:
         {"_id": fixture_id, "kickoff": {"$lt": cutoff}}).deleted_count
 
 
-def old_usage_ids(db: Database, cutoff_day: str) -> list[str]:
-    """API usage days before ``cutoff_day`` (``YYYY-MM-DD``)."""
-    return [d["_id"] for d in db[API_USAGE].find({}, {"_id": 1})
-            if str(d["_id"]).rsplit(":", 1)[-1] < cutoff_day]
+def old_usage_ids(db: Database, cutoff: datetime) -> list[str]:
+    """API usage days before ``cutoff``'s day (ids sort by day: ``api_football:YYYY-MM-DD``)."""
+    query = {"_id": {"$gte": usage_id(datetime.min), "$lt": usage_id(cutoff)}}
+    return db[API_USAGE].distinct("_id", query)
 
 
 def delete_usage(db: Database, usage_ids: list[str]) -> int:

@@ -14,7 +14,7 @@ from footy.errors import PermanentError
 from footy.pipeline.discover import DiscoveryConfig, discover_goal, goals_still_due
 from footy.store.discovery import goal_label
 from footy_airflow.assets import CLIP_CANDIDATES, SEARCHES_PENDING
-from footy_airflow.connections import json_variable, x_credential, x_source
+from footy_airflow.connections import json_variable, x_source
 from footy_airflow.mongo import footy_db
 from footy_airflow.params import requested_goal_ids
 
@@ -65,9 +65,10 @@ def search_goal(
         cfg = DiscoveryConfig.from_dict(json_variable(DISCOVERY_VARIABLE, {}))
         if final:  # this attempt is the window's last, whatever it finds
             cfg = dataclasses.replace(cfg, attempts=1)
-        result = discover_goal(db, x_source(), goal_id, owner=owner, now=_now(), cfg=cfg,
+        source, credential = x_source()
+        result = discover_goal(db, source, goal_id, owner=owner, now=_now(), cfg=cfg,
                                due_only=not manual, force=manual and bool(params.get("force")),
-                               credential=x_credential())  # fmt: skip
+                               credential=credential)  # fmt: skip
     except PermanentError as exc:
         # Bad settings fail every goal alike: fail loudly, without retries. Rejected
         # credentials fail the first goal that meets them; they pause the source, and later
