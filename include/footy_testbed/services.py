@@ -139,6 +139,10 @@ class ServiceStack:
         for dag_id in dag_ids:
             self.call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
 
+    def pause(self, dag_ids: list[str]) -> None:
+        for dag_id in dag_ids:
+            self.call("PATCH", f"/dags/{dag_id}", json={"is_paused": True})
+
     def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
         run = self.call("POST", f"/dags/{dag_id}/dagRuns",
                         json={"logical_date": None, "conf": conf or {}})

@@ -7,6 +7,8 @@ fixture is completed and asserts the final MongoDB state and the stored objects 
 Triggering every DAG again must change nothing. Along the way: the scheduler is killed while
 idle and the triggerer while goals are in flight (both are restarted and nothing is lost),
 every socket of the stack listens on loopback only, and a stop leaves no process behind.
+One goal is carried by `goal_processing_pipeline` alone: the clip stages are paused until a
+single manual run of the pipeline, for that goal only, has completed it.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW_PORT, STANDIN_PORT = "8187", "8197"
 DEADLINE_S = 15 * 60
 IDLE_S = 60
+PIPELINE = "goal_processing_pipeline"
+CLIP_STAGES = ["scrape_twitter", "download_videos", "filter_videos"]
 WORK_DRIVEN = ["monitor_fixtures", "process_goals", "scrape_twitter", "download_videos",
                "filter_videos"]
 
@@ -99,7 +103,7 @@ def test_match_day_through_the_real_scheduler(stack, capsys):
     from footy.store import connect
 
     airflow, db_name, storage_root = stack
-    airflow.wait_for_dags()
+    airflow.wait_for_dags([*STAGE_DAGS, PIPELINE])
     airflow.cli("pools", "set", "footy_downloads", "4", "e2e")
     airflow.unpause([d for d in STAGE_DAGS if d != "ingest_fixtures"])
 
@@ -114,6 +118,9 @@ def test_match_day_through_the_real_scheduler(stack, capsys):
     # the task processes the killed scheduler had started did not outlive it
     assert _strays(airflow) == []
 
+    # The clip stages wait while the sequential pipeline takes one goal through alone.
+    airflow.pause(CLIP_STAGES)
+    airflow.unpause([PIPELINE])
     airflow.start("standin")  # the match day starts now
     # Nothing of the stack listens beyond this machine (API server, log servers, stand-in).
     listening = airflow.listening()
@@ -122,15 +129,26 @@ def test_match_day_through_the_real_scheduler(stack, capsys):
     airflow.trigger("ingest_fixtures", {"date": datetime.now(UTC).date().isoformat()})
 
     db = connect(_uri(airflow.env), db_name)
-    started, triggerer = time.monotonic(), None
+    started = time.monotonic()
+    while db[GOALS].count_documents({"_id": SALAH, "status": "confirmed"}) == 0:
+        assert time.monotonic() - started < DEADLINE_S, "the penalty was never confirmed"
+        time.sleep(2)
+    # goals in flight, watchers and sensors deferred: the triggerer dies
+    triggerer = _kill(airflow, "triggerer")
+    pipeline_run = airflow.trigger(PIPELINE, {"goal_ids": [SALAH]})
+    assert airflow.wait_for_runs({PIPELINE: pipeline_run}, limit=5 * 60) == {PIPELINE: "success"}
+    salah = db[GOALS].find_one({"_id": SALAH})
+    assert salah["processing_status"]["completed"] is True  # in that one run
+    completed = {g["_id"] for g in db[GOALS].find({"processing_status.completed": True})}
+    assert completed == {SALAH}, completed
+    assert airflow.run_count("scrape_twitter") == 0
+    airflow.unpause(CLIP_STAGES)
+
     while not _done(db):
         assert time.monotonic() - started < DEADLINE_S, "the match day did not complete in time"
-        if triggerer is None and db[GOALS].count_documents({}):
-            # goals in flight, watchers and sensors deferred: the triggerer dies
-            triggerer = _kill(airflow, "triggerer")
         time.sleep(5)
     elapsed = time.monotonic() - started
-    assert triggerer is not None and _restarted(airflow, "triggerer", triggerer)
+    assert _restarted(airflow, "triggerer", triggerer)
 
     goals = {g["_id"]: g for g in db[GOALS].find()}
     assert {g for g, d in goals.items() if d["status"] == "confirmed"} == set(KEEPERS)
@@ -162,7 +180,7 @@ def test_match_day_through_the_real_scheduler(stack, capsys):
 
     # Everything again: every DAG triggered once more changes nothing.
     before = _snapshot(db, storage)
-    runs = {d: airflow.trigger(d) for d in STAGE_DAGS if d != "ingest_fixtures"}
+    runs = {d: airflow.trigger(d) for d in [*STAGE_DAGS, PIPELINE] if d != "ingest_fixtures"}
     runs["ingest_fixtures"] = airflow.trigger(
         "ingest_fixtures", {"date": datetime.now(UTC).date().isoformat()})
     states = airflow.wait_for_runs(runs, limit=6 * 60)

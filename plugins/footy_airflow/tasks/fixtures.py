@@ -77,7 +77,9 @@ def refresh_staging_fixtures() -> dict[str, Any]:
 def advance_buckets() -> dict[str, list[int]]:
     lead = timedelta(minutes=float(json_variable(LEAD_VARIABLE, DEFAULT_LEAD_MINUTES)))
     moved = fixture_stage.advance(footy_db(), _now(), lead=lead)
-    log.info("moves: %s", moved)
+    if not any(moved.values()):
+        raise AirflowSkipException("no fixture is due to move between buckets")
+    log.info("moves: %s", {outcome: ids for outcome, ids in moved.items() if ids})
     return moved
 
 

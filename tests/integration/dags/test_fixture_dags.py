@@ -35,6 +35,10 @@ def _snapshot(db) -> dict:
             for name in (FIXTURES_STAGING, FIXTURES_ACTIVE, FIXTURES_COMPLETED, GOALS)}
 
 
+def _state(run, task_id: str) -> str:
+    return next(ti.state for ti in run.get_task_instances() if ti.task_id == task_id)
+
+
 @pytest.fixture
 def standin(api_football_connection, monkeypatch):
     handle = start_in_thread("test_matchday", base_time=BASE, paused_at=0)
@@ -52,12 +56,13 @@ def test_replayed_match_day_through_the_dags(
     dags["ingest_fixtures"].test(run_conf={"date": "2026-03-14"})
     assert db[FIXTURES_STAGING].count_documents({}) == 4
 
-    runs = {}
+    runs, advanced = {}, []
     for t in STEPS:
         standin.world.clock.set(t)
         monkeypatch.setattr("footy_airflow.tasks.fixtures._now",
                             lambda t=t: BASE + __import__("datetime").timedelta(seconds=t))
         runs["advance_fixtures"] = dags["advance_fixtures"].test()
+        advanced.append(_state(runs["advance_fixtures"], "advance_buckets"))
         if db[FIXTURES_ACTIVE].count_documents({}):
             runs["monitor_fixtures"] = dags["monitor_fixtures"].test()
         if db[FIXTURES_ACTIVE].count_documents({"goal_changes.pending": True}):
@@ -69,6 +74,8 @@ def test_replayed_match_day_through_the_dags(
     assert {g for g, d in goals.items() if d["status"] == "confirmed"} == CONFIRMED
     assert {g for g, d in goals.items() if d["status"] == "withdrawn"} == WITHDRAWN
     assert db[FIXTURES_COMPLETED].count_documents({}) == 4
+    # A minute in which no fixture moves shows as skipped, not as work done.
+    assert set(advanced) == {"success", "skipped"}, advanced
     named = {ti.rendered_map_index for ti in runs["process_goals"].get_task_instances()
              if ti.task_id == "process_fixture"}
     assert named and all(" v " in (label or "") for label in named), named
@@ -81,6 +88,7 @@ def test_replayed_match_day_through_the_dags(
     for dag_id in ("advance_fixtures", "monitor_fixtures", "process_goals"):
         dags[dag_id].test()
     assert _snapshot(db) == before
+    assert _state(dags["advance_fixtures"].test(), "advance_buckets") == "skipped"
 
 
 def test_bad_manual_conf_is_refused_naming_the_field(airflow_db):
