@@ -4,7 +4,8 @@ minutes, through the real stack.
 FerretDB, the stand-in server and ``airflow standalone`` (scheduler, triggerer,
 dag-processor, LocalExecutor) run exactly as ``make run`` starts them, on a generated match
 day. Prints per-stage throughput, goal-to-first-keeper latency (p50/p95), the peak memory of
-the Airflow processes, the scheduler's CPU seconds, the DAG runs and task instances the day
+the Airflow processes, CPU seconds per component (the scheduler's include its task
+processes), the DAG runs and task instances the day
 cost, and a check that every goal completed exactly once. Figures only: it asserts nothing.
 
     .venv/bin/python benchmarks/load_benchmark.py [--fixtures 500] [--goals 300]
@@ -107,39 +108,66 @@ def scenario(fixtures: int, goals: int, seed: int = 7) -> dict:
             "settings": {"page_size": 20}, "fixtures": day}
 
 
-class MemoryWatch(threading.Thread):
-    """Peak memory of the airflow standalone process tree, sampled every 2 s.
+COMPONENTS = ("scheduler", "triggerer", "dag-processor", "api-server")
 
-    Also keeps the CPU seconds of the scheduler process (user + system), read while it runs.
 
-    Summed as PSS (each shared page split among the processes sharing it): the forked task
-    processes share most of their pages, so summed RSS would count them many times over.
+class ResourceWatch(threading.Thread):
+    """Peak memory of the Airflow processes and CPU seconds per component, sampled every 2 s.
+
+    Memory is summed as PSS (each shared page split among the processes sharing it): the
+    forked task processes share most of their pages, so summed RSS would count them many
+    times over.
+
+    CPU of a tree is the sum, over its live processes, of their own time and the time of the
+    children they have reaped: a task process that ended is counted in its parent, so none is
+    lost between samples. The scheduler's tree holds the LocalExecutor and its task processes.
     """
 
-    def __init__(self, pidfile: Path) -> None:
+    def __init__(self, airflow: ServiceStack, services: dict[str, ServiceStack]) -> None:
         super().__init__(daemon=True)
-        self.pidfile, self.peak, self.peak_processes = pidfile, 0, 0
-        self.scheduler_cpu = 0.0
+        self.airflow, self.services = airflow, services
+        self.peak, self.peak_processes = 0, 0
+        self.cpu: dict[str, float] = {}
         self.stop = threading.Event()
 
     def run(self) -> None:
         while not self.stop.wait(2):
+            procs = self.airflow.processes("airflow")
+            if procs:
+                self._memory(procs)
+                for name in COMPONENTS:
+                    root = self.airflow.component(name)
+                    if root is not None:
+                        self._cpu(name, _tree(root))
+            for name, stack in self.services.items():
+                self._cpu(name, stack.processes(name))
+
+    def _memory(self, procs: list[psutil.Process]) -> None:
+        total = 0
+        for proc in procs:
             try:
-                root = psutil.Process(int(self.pidfile.read_text()))
-                procs = [root, *root.children(recursive=True)]
-            except (OSError, ValueError, psutil.Error):
+                total += proc.memory_full_info().pss
+            except psutil.Error:
+                continue  # a task process that ended between listing and reading
+        self.peak = max(self.peak, total)
+        self.peak_processes = max(self.peak_processes, len(procs))
+
+    def _cpu(self, name: str, procs: list[psutil.Process]) -> None:
+        total = 0.0
+        for proc in procs:
+            try:
+                t = proc.cpu_times()
+                total += t.user + t.system + t.children_user + t.children_system
+            except psutil.Error:
                 continue
-            total = 0
-            for proc in procs:
-                try:
-                    total += proc.memory_full_info().pss
-                    if "scheduler" in " ".join(proc.cmdline()[1:3]):
-                        cpu = proc.cpu_times()
-                        self.scheduler_cpu = max(self.scheduler_cpu, cpu.user + cpu.system)
-                except psutil.Error:
-                    continue  # a task process that ended between listing and reading
-            self.peak = max(self.peak, total)
-            self.peak_processes = max(self.peak_processes, len(procs))
+        self.cpu[name] = max(self.cpu.get(name, 0.0), total)
+
+
+def _tree(root: psutil.Process) -> list[psutil.Process]:
+    try:
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
 
 
 def main() -> int:
@@ -177,7 +205,7 @@ def main() -> int:
     database = ServiceStack(dict(os.environ))  # the project's FerretDB, shared, not this run's
     print(f"FerretDB backend: {os.environ.get('FOOTY_FERRETDB_BACKEND', 'sqlite')} "
           f"({mongo_uri})", flush=True)
-    memory = MemoryWatch(work / "state" / "run" / "airflow.pid")
+    memory = ResourceWatch(stack, {"standin": stack, "ferretdb": database, "postgres": database})
     try:
         database.start("ferretdb")
         stack.start("airflow")
@@ -205,7 +233,7 @@ def main() -> int:
     return 0
 
 
-def report(db, storage: LocalClipStorage, total_goals: int, memory: MemoryWatch) -> None:
+def report(db, storage: LocalClipStorage, total_goals: int, memory: ResourceWatch) -> None:
     goals = list(db[GOALS].find())
     print(f"\ngoals: {len(goals)} confirmed of {total_goals} in the scenario")
     for stage, flag in STAGES.items():
@@ -235,7 +263,8 @@ def report(db, storage: LocalClipStorage, total_goals: int, memory: MemoryWatch)
         print_quantiles(f"  -> {name}", seconds)
     print(f"peak memory of the Airflow processes: {memory.peak / 2**20:.0f} MiB PSS "
           f"(at most {memory.peak_processes} processes at once)")
-    print(f"scheduler CPU: {memory.scheduler_cpu:.0f} s")
+    print("CPU seconds: " + ", ".join(f"{name} {seconds:.0f}"
+                                      for name, seconds in memory.cpu.items()))
     completed = [g for g in goals if g["processing_status"].get("completed")]
     kept = list(db[VIDEOS].find({"state": "kept"}, {"goal_id": 1, "storage": 1}))
     per_goal = {g["_id"]: 0 for g in goals}
