@@ -3,10 +3,12 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 PIP := .venv/bin/pip
 
-.PHONY: help setup system-packages venv ferretdb test lint run services stop airflow status
+.PHONY: help setup system-packages venv ferretdb test lint run run-distributed services stop \
+	airflow status
 
 help:
 	@echo "make run      run the pipeline on its embedded default (FerretDB + stand-in APIs + Airflow)"
+	@echo "make run-distributed   the same on Celery workers, PostgreSQL and Redis"
 	@echo "make test     install what is missing, start what the tests need, run the test suite"
 	@echo "make setup    install system packages, the Python environment and FerretDB"
 	@echo "make services / make stop / make status   local services (scripts/service)"
@@ -39,6 +41,10 @@ lint: venv
 
 run: setup
 	@.venv/bin/python scripts/run_demo.py
+
+# Two Celery workers, two triggerers, metadata on PostgreSQL, Redis as the broker.
+run-distributed: setup
+	@FOOTY_AIRFLOW_LAYOUT=distributed .venv/bin/python scripts/run_demo.py
 
 services: setup
 	@scripts/service start ferretdb

@@ -108,9 +108,6 @@ def scenario(fixtures: int, goals: int, seed: int = 7) -> dict:
             "settings": {"page_size": 20}, "fixtures": day}
 
 
-COMPONENTS = ("scheduler", "triggerer", "dag-processor", "api-server")
-
-
 class ResourceWatch(threading.Thread):
     """Peak memory of the Airflow processes and CPU seconds per component, sampled every 2 s.
 
@@ -135,10 +132,8 @@ class ResourceWatch(threading.Thread):
             procs = self.airflow.processes("airflow")
             if procs:
                 self._memory(procs)
-                for name in COMPONENTS:
-                    root = self.airflow.component(name)
-                    if root is not None:
-                        self._cpu(name, _tree(root))
+                for name, root in self.airflow.components().items():
+                    self._cpu(name, _tree(root))
             for name, stack in self.services.items():
                 self._cpu(name, stack.processes(name))
 
@@ -175,6 +170,9 @@ def main() -> int:
     parser.add_argument("--fixtures", type=int, default=500)
     parser.add_argument("--goals", type=int, default=300)
     parser.add_argument("--limit-minutes", type=float, default=45)
+    parser.add_argument("--airflow-db", choices=["sqlite", "postgresql"], default="sqlite",
+                        help="Airflow's metadata database (postgresql: a fresh database on "
+                             "the project's PostgreSQL cluster)")
     args = parser.parse_args()
     total_goals = args.goals
 
@@ -208,6 +206,10 @@ def main() -> int:
     memory = ResourceWatch(stack, {"standin": stack, "ferretdb": database, "postgres": database})
     try:
         database.start("ferretdb")
+        if args.airflow_db == "postgresql":
+            database.start("postgres")
+            stack.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = fresh_database(f"airflow_{db_name}")
+        print(f"Airflow metadata database: {args.airflow_db}", flush=True)
         stack.start("airflow")
         memory.start()
         stack.wait_for_dags()
@@ -231,6 +233,19 @@ def main() -> int:
         stack.stop()
         database.stop()
     return 0
+
+
+def fresh_database(name: str) -> str:
+    """A new, empty database on the project's PostgreSQL cluster; its SQLAlchemy URL."""
+    import psycopg2
+
+    port = os.environ.get("FOOTY_POSTGRES_PORT", "54329")
+    conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres")
+    conn.autocommit = True  # CREATE DATABASE cannot run in a transaction
+    with conn.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    return f"postgresql+psycopg2://postgres@127.0.0.1:{port}/{name}"
 
 
 def report(db, storage: LocalClipStorage, total_goals: int, memory: ResourceWatch) -> None:

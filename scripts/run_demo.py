@@ -1,7 +1,8 @@
 """``make run``: the whole pipeline on its embedded default, from a fresh clone.
 
 Starts FerretDB, the stand-in server (API-Football + X + clip host) replaying the bundled
-match day in compressed time, and ``airflow standalone`` with the project's DAGs unpaused;
+match day in compressed time, and Airflow's components (supervised, on loopback; with
+``FOOTY_AIRFLOW_LAYOUT=distributed`` the Celery stack) with the project's DAGs unpaused;
 prints the UI address and login, progress as goals are found and clips kept, and ends with a
 per-goal summary. With ``API_FOOTBALL_KEY`` and ``X_BEARER_TOKEN`` set it runs against the
 real services instead. Ctrl-C stops everything it started; the data stays in ``.footy/``.
@@ -71,6 +72,9 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         stack.start("ferretdb")
+        if env.get("FOOTY_AIRFLOW_LAYOUT") == "distributed":  # make run-distributed
+            stack.start("postgres")  # Airflow's metadata database
+            stack.start("redis")  # the Celery broker
         stack.start("airflow")
         print(f"\nAirflow UI: http://127.0.0.1:{PORTS['airflow']}  (login admin / admin)")
         stack.wait_for_dags()

@@ -9,19 +9,24 @@ This starts the same four components, each its own process:
 - the dag-processor;
 - the API server on 127.0.0.1 only.
 
+The ``distributed`` layout adds a second triggerer and two Celery workers (the executor,
+broker and databases come from the environment; see ``scripts/service``).
+
 A component that exits is started again after a back-off (1 s, doubling to 30 s, reset once it
 has run for a minute). SIGTERM or SIGINT stops every component, then kills whatever of the
 process tree is left (task processes included), so a stop leaves nothing behind. The
 components stay in the supervisor's process group, so a stop that signals the group reaches
 them even if the supervisor itself is killed.
 
-    python -m footy_testbed.airflow_supervisor --port 8080 --log-dir .footy/log
+    python -m footy_testbed.airflow_supervisor --port 8080 --log-dir .footy/log \
+        [--layout distributed] [--pids-file .footy/run/airflow-components.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -42,13 +47,38 @@ SCAN_EVERY = 5.0  # seconds between looks at what each component has started
 STOP_GRACE = 10.0  # seconds the components get to stop after SIGTERM before SIGKILL
 
 
-def components(port: int) -> dict[str, list[str]]:
-    """Airflow CLI arguments per component."""
+LAYOUTS = ("embedded", "distributed")
+DOWNLOADS_QUEUE = "downloads"  # footy_airflow.tasks.download.DOWNLOAD_QUEUE
+
+
+def components(port: int, layout: str = "embedded") -> dict[str, list[str]]:
+    """Airflow CLI arguments per component.
+
+    ``embedded``: the LocalExecutor runs tasks inside the scheduler's process tree.
+    ``distributed``: the CeleryExecutor's tasks run on two Celery workers (the first also
+    serves the downloads queue), and two triggerers share the deferred sensors, so losing
+    either one of a pair loses no work.
+    """
+    api = ["api-server", "--host", HOST, "--port", str(port)]
+    if layout == "embedded":
+        return {
+            "scheduler": ["scheduler", "--skip-serve-logs"],
+            "dag-processor": ["dag-processor"],
+            "triggerer": ["triggerer", "--skip-serve-logs"],
+            "api-server": api,
+        }
+    if layout != "distributed":
+        raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
+    worker = ["celery", "worker", "--skip-serve-logs", "--without-mingle", "--without-gossip"]
     return {
         "scheduler": ["scheduler", "--skip-serve-logs"],
         "dag-processor": ["dag-processor"],
-        "triggerer": ["triggerer", "--skip-serve-logs"],
-        "api-server": ["api-server", "--host", HOST, "--port", str(port)],
+        "triggerer-1": ["triggerer", "--skip-serve-logs"],
+        "triggerer-2": ["triggerer", "--skip-serve-logs"],
+        "api-server": api,
+        "worker-1": [*worker, "--celery-hostname", "worker-1@%h",
+                     "--queues", f"default,{DOWNLOADS_QUEUE}"],
+        "worker-2": [*worker, "--celery-hostname", "worker-2@%h", "--queues", "default"],
     }
 
 
@@ -124,11 +154,13 @@ class Component:
 
 
 class Supervisor:
-    def __init__(self, port: int, log_dir: Path, airflow: str) -> None:
+    def __init__(self, port: int, log_dir: Path, airflow: str, layout: str = "embedded",
+                 pids_file: Path | None = None) -> None:  # fmt: skip
         log_dir.mkdir(parents=True, exist_ok=True)
         self.airflow = airflow
         self.components = [Component(name, argv, log_dir / f"airflow-{name}.log")
-                           for name, argv in components(port).items()]  # fmt: skip
+                           for name, argv in components(port, layout).items()]  # fmt: skip
+        self.pids_file = pids_file
         self.stopping = False
 
     def run(self) -> int:
@@ -136,13 +168,26 @@ class Supervisor:
             signal.signal(sig, self._stop)
         for component in self.components:
             component.start(self.airflow)
+        self._write_pids()
         while not self.stopping:
             now = time.monotonic()
             for component in self.components:
+                running = component.process
                 component.check(self.airflow, now)
+                if component.process is not running:
+                    self._write_pids()
             time.sleep(0.5)
         self.shutdown()
         return 0
+
+    def _write_pids(self) -> None:
+        """Each component's current pid, for tools that must find one (tests kill them)."""
+        if self.pids_file is None:
+            return
+        pids = {c.name: c.process.pid for c in self.components if c.process is not None}
+        partial = self.pids_file.with_suffix(".tmp")
+        partial.write_text(json.dumps(pids))
+        partial.replace(self.pids_file)  # readers never see half a file
 
     def _stop(self, signum: int, _frame: object) -> None:
         log.info("signal %d: stopping", signum)
@@ -175,11 +220,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("FOOTY_AIRFLOW_PORT",
                                                                         "8080")))
     parser.add_argument("--log-dir", type=Path, default=Path("."))
+    parser.add_argument("--layout", choices=LAYOUTS, default="embedded")
+    parser.add_argument("--pids-file", type=Path, help="JSON {component: pid}, kept current")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stdout,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     airflow = str(Path(sys.executable).with_name("airflow"))
-    return Supervisor(args.port, args.log_dir, airflow).run()
+    return Supervisor(args.port, args.log_dir, airflow, args.layout, args.pids_file).run()
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import requests
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 ROOT = Path(__file__).resolve().parents[2]
+COMPONENT_PIDS = "airflow-components.json"  # written by footy_testbed.airflow_supervisor
 STAGE_DAGS = ["ingest_fixtures", "advance_fixtures", "monitor_fixtures", "process_goals",
               "scrape_twitter", "download_videos", "filter_videos"]
 
@@ -64,16 +65,25 @@ class ServiceStack:
         except (OSError, ValueError, psutil.Error):
             return []
 
-    def component(self, name: str) -> psutil.Process | None:
-        """The Airflow component (``scheduler``, ``triggerer``, ...) the supervisor runs."""
-        tree = self.processes("airflow")
-        for proc in tree[1:]:
+    def components(self) -> dict[str, psutil.Process]:
+        """The running Airflow components by name (``scheduler``, ``triggerer``, ...)."""
+        pids = Path(self.env.get("FOOTY_STATE_DIR", ROOT / ".footy")) / "run" / COMPONENT_PIDS
+        try:
+            named = json.loads(pids.read_text())
+        except (OSError, ValueError):
+            return {}
+        running = {}
+        for name, pid in named.items():
             try:
-                if proc.ppid() == tree[0].pid and name in " ".join(proc.cmdline()):
-                    return proc
+                proc = psutil.Process(pid)
+                if proc.status() != psutil.STATUS_ZOMBIE:
+                    running[name] = proc
             except psutil.Error:
                 continue
-        return None
+        return running
+
+    def component(self, name: str) -> psutil.Process | None:
+        return self.components().get(name)
 
     def listening(self) -> list[tuple[str, str, int]]:
         """(process name, address, port) of every socket the stack's processes listen on."""

@@ -35,7 +35,7 @@ def compose() -> dict:
 def test_has_every_production_component(compose):
     services = set(compose["services"])
     assert AIRFLOW_COMPONENTS | {"postgres", "redis", "mongo", "minio", "minio-init"} <= services
-    assert compose["services"]["mongo"]["image"].startswith("mongo:7")
+    assert compose["services"]["mongo"]["image"].startswith("mongo:7.")
     worker = compose["services"]["airflow-worker"]
     assert "container_name" not in worker, "workers must be scalable"
     assert "celery worker" in " ".join(worker["command"]) if isinstance(
@@ -77,12 +77,36 @@ def test_no_secret_is_written_in_the_compose_file():
     assert checked >= 8
 
 
-def test_a_missing_secret_is_refused(tmp_path):
+@pytest.mark.parametrize("secret", ["AIRFLOW_JWT_SECRET", "AIRFLOW_FERNET_KEY"])
+def test_a_missing_secret_is_refused(tmp_path, secret):
     env = tmp_path / ".env"
     env.write_text("\n".join(line for line in (ROOT / ".env.example").read_text().splitlines()
-                             if not line.startswith("AIRFLOW_JWT_SECRET")))
+                             if not line.startswith(secret)))
     result = subprocess.run(
         ["docker-compose", "--env-file", str(env), "-f", str(ROOT / "docker-compose.yaml"),
          "config"], capture_output=True, text=True, cwd=ROOT,
     )
-    assert result.returncode != 0 and "AIRFLOW_JWT_SECRET" in result.stderr
+    assert result.returncode != 0 and secret in result.stderr
+
+def test_every_image_is_pinned(compose):
+    for name, service in compose["services"].items():
+        image = service["image"]
+        tag = image.rsplit(":", 1)[1] if ":" in image else ""
+        assert tag and tag != "latest" and re.search(r"\d+\.\d+|RELEASE\.", tag), (name, image)
+
+
+def test_airflow_settings_come_from_the_shared_file(compose):
+    """deploy/airflow.env is what the local distributed stack reads too (scripts/service)."""
+    shared = dict(line.split("=", 1) for line in (ROOT / "deploy" / "airflow.env").read_text()
+                  .splitlines() if line and not line.startswith("#"))
+    assert shared["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    for name in AIRFLOW_COMPONENTS | {"flower"}:
+        env = compose["services"][name]["environment"]
+        assert {key: env.get(key) for key in shared} == shared, name
+    worker = compose["services"]["airflow-worker"]["command"]
+    assert "downloads" in (worker if isinstance(worker, str) else " ".join(worker))
+
+
+def test_flower_is_an_opt_in_profile(compose):
+    assert compose["services"]["flower"]["profiles"] == ["flower"]
+

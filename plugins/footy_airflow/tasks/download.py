@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 WAIT_TASK_ID = "wait_for_candidates"
 SELECT_TASK_ID = "select_goals"
 DOWNLOAD_POOL = "footy_downloads"
+# Celery workers serving this queue fetch clips (network and disk heavy); the LocalExecutor
+# ignores it.
+DOWNLOAD_QUEUE = "downloads"
 
 
 def _now() -> datetime:
@@ -53,7 +56,7 @@ def select_goals(params: dict[str, Any] | None = None) -> list[str]:
     return goal_ids
 
 
-@task(map_index_template="{{ goal_label }}", pool=DOWNLOAD_POOL,
+@task(map_index_template="{{ goal_label }}", pool=DOWNLOAD_POOL, queue=DOWNLOAD_QUEUE,
       execution_timeout=timedelta(minutes=30))
 def download_goal(
     goal_id: str, run_id: str | None = None, params: dict[str, Any] | None = None
