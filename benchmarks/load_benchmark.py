@@ -1,14 +1,15 @@
 """Burst benchmark: a match day of live fixtures whose goals all fall within 15 scenario
 minutes, through the real stack.
 
-FerretDB, the stand-in server and ``airflow standalone`` (scheduler, triggerer,
-dag-processor, LocalExecutor) run exactly as ``make run`` starts them, on a generated match
-day. Prints per-stage throughput, goal-to-first-keeper latency (p50/p95), the peak memory of
-the Airflow processes, CPU seconds per component (the scheduler's include its task
-processes), the DAG runs and task instances the day
-cost, and a check that every goal completed exactly once. Figures only: it asserts nothing.
+FerretDB, the stand-in server and Airflow's components run exactly as ``make run`` (or, with
+``--layout distributed``, ``make run-distributed``) starts them, on a generated match day.
+Prints per-stage throughput, goal-to-first-keeper latency (p50/p95), the peak memory of the
+Airflow processes, CPU seconds per component (the scheduler's include the LocalExecutor's
+task processes, a Celery worker's its own), the DAG runs and task instances the day cost,
+and a check that every goal completed exactly once. Figures only: it asserts nothing.
 
-    .venv/bin/python benchmarks/load_benchmark.py [--fixtures 500] [--goals 300]
+    .venv/bin/python benchmarks/load_benchmark.py [--fixtures 500] [--goals 300] \
+        [--airflow-db postgresql] [--layout distributed]
 
 With hundreds of fixtures, run FerretDB on PostgreSQL (``FOOTY_FERRETDB_BACKEND=postgresql``,
 see the README): on SQLite one poll of 500 live fixtures takes minutes.
@@ -173,7 +174,12 @@ def main() -> int:
     parser.add_argument("--airflow-db", choices=["sqlite", "postgresql"], default="sqlite",
                         help="Airflow's metadata database (postgresql: a fresh database on "
                              "the project's PostgreSQL cluster)")
+    parser.add_argument("--layout", choices=["embedded", "distributed"], default="embedded",
+                        help="distributed: Celery workers and two triggerers (metadata on "
+                             "PostgreSQL, broker Redis), as make run-distributed")
     args = parser.parse_args()
+    if args.layout == "distributed":
+        args.airflow_db = "postgresql"
     total_goals = args.goals
 
     work = Path(tempfile.mkdtemp(prefix="footy-load-"))
@@ -195,7 +201,7 @@ def main() -> int:
         "FOOTY_STATE_DIR": str(work / "state"), "AIRFLOW_HOME": str(work / "airflow"),
         "FOOTY_MONGO_DB": db_name, "FOOTY_STORAGE_URL": (work / "storage").as_uri(),
         "FOOTY_AIRFLOW_PORT": "8288", "FOOTY_STANDIN_PORT": "8299",
-        "FOOTY_SCENARIO": str(plan),
+        "FOOTY_SCENARIO": str(plan), "FOOTY_AIRFLOW_LAYOUT": args.layout,
         "AIRFLOW_VAR_FOOTY_DISCOVERY": json.dumps(
             {"attempts": 2, "interval_seconds": 30, "enough_clips": 10}),
     }
@@ -205,11 +211,15 @@ def main() -> int:
           f"({mongo_uri})", flush=True)
     memory = ResourceWatch(stack, {"standin": stack, "ferretdb": database, "postgres": database})
     try:
+        backend = os.environ.get("FOOTY_FERRETDB_BACKEND", "sqlite")
+        if "postgresql" in (backend, args.airflow_db):
+            database.start("postgres")  # started here, so that it is stopped here too
         database.start("ferretdb")
         if args.airflow_db == "postgresql":
-            database.start("postgres")
             stack.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = fresh_database(f"airflow_{db_name}")
-        print(f"Airflow metadata database: {args.airflow_db}", flush=True)
+        print(f"Airflow: {args.layout}, metadata on {args.airflow_db}", flush=True)
+        if args.layout == "distributed":
+            stack.start("redis")
         stack.start("airflow")
         memory.start()
         stack.wait_for_dags()

@@ -14,10 +14,13 @@ clip is stored once, no claim stays held.
 
 from __future__ import annotations
 
+import shutil
 import signal
 import socket
+import tempfile
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psutil
 import pytest
@@ -51,9 +54,18 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def stack(mongo_uri, tmp_path):
+def postgres_dir():
+    """PostgreSQL's folder, where the postgres user can reach it (pytest's tmp is 0700)."""
+    folder = Path(tempfile.mkdtemp(prefix="footy-e2e-postgres-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def stack(mongo_uri, tmp_path, postgres_dir):
     env = stack_env(mongo_uri, tmp_path, AIRFLOW_PORT, STANDIN_PORT,
-                    FOOTY_AIRFLOW_LAYOUT="distributed",
+                    FOOTY_AIRFLOW_LAYOUT="distributed", FOOTY_POSTGRES_DIR=str(postgres_dir),
                     FOOTY_POSTGRES_PORT=str(_free_port()), FOOTY_REDIS_PORT=str(_free_port()))
     running = ServiceStack(env)
     frozen: list[psutil.Process] = []
