@@ -47,7 +47,7 @@ class ServiceStack:
         """Start a service; remember it only if this call started it (stop() stops those)."""
         out = self._run(str(ROOT / "scripts" / "service"), "start", name, timeout=400)
         print(out.strip(), flush=True)
-        if "already running" not in out and "skipped" not in out:
+        if f"{name}: already running" not in out and f"{name}: skipped" not in out:
             self.started.append(name)
 
     def stop(self) -> None:
