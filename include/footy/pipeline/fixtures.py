@@ -31,7 +31,7 @@ from footy.goals import (
     totals_disagree,
 )
 from footy.store.api_usage import record_requests, usage_today
-from footy.store.db import FIXTURES_ACTIVE, FIXTURES_COMPLETED, FIXTURES_STAGING
+from footy.store.db import FIXTURES_ACTIVE, FIXTURES_COMPLETED, FIXTURES_STAGING, as_utc
 from footy.store.fixtures import (
     fixture_fields,
     ingest_fixture,
@@ -175,7 +175,7 @@ def advance(
         if bucket == "void":
             if _complete(db, doc["_id"], FIXTURES_STAGING, "void", now):
                 moved["voided"].append(doc["_id"])
-        elif bucket != "staging" or _aware(doc["kickoff"]) - lead <= now:
+        elif bucket != "staging" or as_utc(doc["kickoff"]) - lead <= now:
             if move_fixture(
                 db, doc["_id"], FIXTURES_STAGING, FIXTURES_ACTIVE, {"activated_at": now}
             ):
@@ -183,7 +183,7 @@ def advance(
 
     for doc in db[FIXTURES_ACTIVE].find({}, {"goal_events": 0}):
         status = doc["status"]
-        if _aware(doc["kickoff"]) + max_age <= now:
+        if as_utc(doc["kickoff"]) + max_age <= now:
             reason = _expiry_reason(doc, max_age)
             if _complete(db, doc["_id"], FIXTURES_ACTIVE, "expired", now, reason):
                 log.warning("fixture %s expired: %s", doc["_id"], reason)
@@ -232,10 +232,6 @@ def _settled(doc: dict[str, Any], settle_polls: int) -> bool:
     if doc.get("held_goals"):
         return False
     return not any(t.get("state") == "pending" for t in doc.get("debounce", {}).values())
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 MATCH_CLOCK = ("elapsed", "extra")  # fixture fields that change every minute of play
@@ -346,7 +342,7 @@ def _plan_next_poll(
     requests and store when to poll next, in one update."""
     today_end = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
     kickoffs = [
-        _aware(d["kickoff"])
+        as_utc(d["kickoff"])
         for name in (FIXTURES_ACTIVE, FIXTURES_STAGING)
         for d in db[name].find({"kickoff": {"$lt": today_end}}, {"kickoff": 1})
     ]

@@ -13,7 +13,7 @@ yt-dlp or Airflow.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pymongo.database import Database
@@ -21,7 +21,7 @@ from pymongo.database import Database
 from footy.store import sources
 from footy.store.api_usage import next_poll_at
 from footy.store.claims import unclaimed
-from footy.store.db import FIXTURES_ACTIVE
+from footy.store.db import FIXTURES_ACTIVE, as_utc
 from footy.store.discovery import due_goal_ids
 from footy.store.downloads import goals_with_download_work
 from footy.store.filtering import goals_with_filter_work
@@ -59,13 +59,9 @@ def active_fixtures(db: Database, now: datetime) -> list[Any]:
     """monitor_fixtures: every active fixture (polled while there is one), unless the day's
     API budget holds the next poll back (``footy.api_budget``)."""
     hold = next_poll_at(db, now)
-    if hold is not None and _aware(hold) > now:
+    if hold is not None and as_utc(hold) > now:
         return []
     return [d["_id"] for d in db[FIXTURES_ACTIVE].find({}, {"_id": 1}).sort("_id", 1)]
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 FINDERS: dict[str, Callable[[Database, datetime], list[Any]]] = {

@@ -17,7 +17,7 @@ from pymongo import DESCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from footy.store.db import CLAIMS, GOALS
+from footy.store.db import CLAIMS, GOALS, as_utc
 from footy.store.retry import retry_when_locked
 
 
@@ -38,10 +38,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def claim_goal(
     db: Database,
     stage: str,
@@ -56,7 +52,7 @@ def claim_goal(
     latest = db[CLAIMS].find_one(
         {"stage": stage, "goal_id": goal_id}, sort=[("attempt", DESCENDING)]
     )
-    if latest and not latest.get("released") and _aware(latest["expires_at"]) > now:
+    if latest and not latest.get("released") and as_utc(latest["expires_at"]) > now:
         return None
     claim = Claim(
         stage=stage,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import UTC, datetime
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient
 from pymongo.database import Database
@@ -63,6 +64,11 @@ INDEXES: dict[str, list[IndexModel]] = {
 
 class StoreError(TransientError):
     """The database refused or could not complete an operation we rely on."""
+
+
+def as_utc(value: datetime) -> datetime:
+    """A stored time as an aware UTC datetime (a client without ``tz_aware`` reads naive)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def db_name_from_env() -> str:

@@ -19,7 +19,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from footy.api_football import Fixture
-from footy.store.db import FIXTURES_ACTIVE, FIXTURES_COMPLETED, FIXTURES_STAGING
+from footy.store.db import FIXTURES_ACTIVE, FIXTURES_COMPLETED, FIXTURES_STAGING, as_utc
 from footy.store.retry import retry_when_locked
 
 # Updates per bulk write. FerretDB answers a bulk write only when all of it is applied (25 to
@@ -205,8 +205,8 @@ def refresh_staging_fixture(db: Database, fixture: Fixture, now: datetime) -> di
         return None
     changed = {}
     old_kickoff = before.get("kickoff")
-    if old_kickoff is not None and old_kickoff.replace(tzinfo=UTC) != fields["kickoff"]:
-        changed["kickoff"] = (old_kickoff.replace(tzinfo=UTC), fields["kickoff"])
+    if old_kickoff is not None and as_utc(old_kickoff) != fields["kickoff"]:
+        changed["kickoff"] = (as_utc(old_kickoff), fields["kickoff"])
     if before.get("status") != fields["status"]:
         changed["status"] = (before.get("status"), fields["status"])
     return changed

@@ -17,6 +17,7 @@ from footy.store.db import (
     FIXTURES_STAGING,
     GOALS,
     VIDEOS,
+    as_utc,
 )
 
 # The seed's "Check MongoDB Status" queries, in pipeline order.
@@ -93,7 +94,7 @@ def stuck_claims(db: Database, now: datetime | None = None) -> list[dict[str, An
     stuck = []
     for claim in latest.values():
         expires = claim["expires_at"]
-        expires = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
+        expires = as_utc(expires)
         if expires < now and not db[CLAIMS].find_one(
             {
                 "stage": claim["stage"],
@@ -147,8 +148,7 @@ def recent_errors(db: Database, limit: int = 10) -> dict[str, Any]:
 def _seconds_between(start: Any, end: Any) -> float | None:
     if not start or not end:
         return None
-    start = start if start.tzinfo else start.replace(tzinfo=UTC)
-    end = end if end.tzinfo else end.replace(tzinfo=UTC)
+    start, end = as_utc(start), as_utc(end)
     return round((end - start).total_seconds(), 1)
 
 
