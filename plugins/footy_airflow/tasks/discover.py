@@ -15,6 +15,7 @@ from footy.pipeline.discover import DiscoveryConfig, discover_goal, goals_still_
 from footy.store.discovery import goal_label
 from footy_airflow.assets import CLIP_CANDIDATES, SEARCHES_PENDING
 from footy_airflow.connections import json_variable, x_source
+from footy_airflow.defaults import STAGE_PRIORITY
 from footy_airflow.mongo import footy_db
 from footy_airflow.params import requested_goal_ids
 
@@ -48,7 +49,7 @@ def goals_to_search(due: list[str] | None, requested: list[str] | None) -> list[
     return list(dict.fromkeys([*still_due, *(requested or [])]))
 
 
-@task(map_index_template="{{ goal_label }}")
+@task(map_index_template="{{ goal_label }}", priority_weight=STAGE_PRIORITY["search"])
 def search_goal(
     goal_id: str, final: bool = False, params: dict[str, Any] | None = None
 ) -> dict[str, Any]:
