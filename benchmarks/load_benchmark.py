@@ -109,8 +109,11 @@ def scenario(fixtures: int, goals: int, seed: int = 7) -> dict:
             "settings": {"page_size": 20}, "fixtures": day}
 
 
+SAMPLE_EVERY = 5.0  # seconds; reading every process's PSS costs CPU the stack competes for
+
+
 class ResourceWatch(threading.Thread):
-    """Peak memory of the Airflow processes and CPU seconds per component, sampled every 2 s.
+    """Peak memory of the Airflow processes and CPU seconds per component, sampled every 5 s.
 
     Memory is summed as PSS (each shared page split among the processes sharing it): the
     forked task processes share most of their pages, so summed RSS would count them many
@@ -129,7 +132,7 @@ class ResourceWatch(threading.Thread):
         self.stop = threading.Event()
 
     def run(self) -> None:
-        while not self.stop.wait(2):
+        while not self.stop.wait(SAMPLE_EVERY):
             procs = self.airflow.processes("airflow")
             if procs:
                 self._memory(procs)
