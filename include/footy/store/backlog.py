@@ -4,7 +4,7 @@ A stage DAG run exists because there is work for it. Runs are started by the han
 of the stage before (at once), and, for work no hand-off announced (a search attempt that
 became due, a download retried later, a goal left behind by a run that crashed), by a
 watcher in the triggerer that polls :func:`waiting` for its stage. Work that a live claim
-covers is not waiting: a run is on it.
+covers, or that a run has mapped (``footy.store.selection``), is not waiting: a run is on it.
 
 Only store queries here: the triggerer imports this module and must not pull in OpenCV,
 yt-dlp or Airflow.
@@ -25,6 +25,7 @@ from footy.store.db import FIXTURES_ACTIVE, as_utc
 from footy.store.discovery import due_goal_ids
 from footy.store.downloads import goals_with_download_work
 from footy.store.filtering import goals_with_filter_work
+from footy.store.selection import unselected
 from footy.store.status import Stage
 
 LIMIT = 200
@@ -47,12 +48,14 @@ def goals_due_for_search(db: Database, now: datetime) -> list[Any]:
 
 def goals_with_downloads(db: Database, now: datetime) -> list[Any]:
     """download_videos: goals with due candidates, or searched and not yet finished."""
-    return unclaimed(db, Stage.DOWNLOAD, goals_with_download_work(db, now, limit=LIMIT), now)
+    work = goals_with_download_work(db, now, limit=LIMIT)
+    return unselected(db, Stage.DOWNLOAD, unclaimed(db, Stage.DOWNLOAD, work, now), now)
 
 
 def goals_to_filter(db: Database, now: datetime) -> list[Any]:
     """filter_videos: goals with clips to filter, objects to delete or completion to record."""
-    return unclaimed(db, Stage.FILTER, goals_with_filter_work(db, LIMIT), now)
+    work = goals_with_filter_work(db, LIMIT)
+    return unselected(db, Stage.FILTER, unclaimed(db, Stage.FILTER, work, now), now)
 
 
 def active_fixtures(db: Database, now: datetime) -> list[Any]:

@@ -19,6 +19,8 @@ from footy.store.db import GOALS, VIDEOS
 from footy.store.goals import CONFIRMED
 from footy.store.query import resolve_query
 from footy.store.retry import retry_when_locked
+from footy.store.selection import not_selected_query
+from footy.store.status import Stage
 
 CANDIDATE = "candidate"
 REJECTED = "rejected"
@@ -29,12 +31,15 @@ SEARCH = "processing_status.search"
 DUE_GOALS_QUERY: dict[str, Any] = {
     "status": CONFIRMED,
     "processing_status.twitter_scraped": False,
-    "$or": [
-        {f"{SEARCH}.next_at": {"$lte": "$$NOW"}},
-        {f"{SEARCH}.next_at": {"$exists": False}},
-        {f"{SEARCH}.next_at": None},
+    "$and": [
+        {"$or": [
+            {f"{SEARCH}.next_at": {"$lte": "$$NOW"}},
+            {f"{SEARCH}.next_at": {"$exists": False}},
+            {f"{SEARCH}.next_at": None},
+        ]},
+        not_selected_query(Stage.DISCOVER),  # mapped by a run already (footy.store.selection)
     ],
-}
+}  # fmt: skip
 
 
 def due_goal_ids(

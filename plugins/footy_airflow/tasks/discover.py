@@ -12,7 +12,9 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from footy.errors import PermanentError
 from footy.pipeline.discover import DiscoveryConfig, discover_goal, goals_still_due
+from footy.store import selection
 from footy.store.discovery import goal_label
+from footy.store.status import Stage
 from footy_airflow.assets import CLIP_CANDIDATES, SEARCHES_PENDING
 from footy_airflow.connections import json_variable, x_source
 from footy_airflow.defaults import STAGE_PRIORITY
@@ -42,10 +44,14 @@ def requested_goals(params: dict[str, Any] | None = None) -> list[str]:
 
 
 @task(trigger_rule="none_failed_min_one_success")
-def goals_to_search(due: list[str] | None, requested: list[str] | None) -> list[str]:
+def goals_to_search(
+    due: list[str] | None, requested: list[str] | None, run_id: str | None = None
+) -> list[str]:
     """The goal ids of whichever branch ran, in order, once each; of the sensor's, only
-    those still due and not being searched by another run."""
-    still_due = goals_still_due(footy_db(), list(dict.fromkeys(due)), _now()) if due else []
+    those still due and not being searched by another run, marked as this run's."""
+    db, now = footy_db(), _now()
+    still_due = goals_still_due(db, list(dict.fromkeys(due)), now) if due else []
+    selection.select(db, Stage.DISCOVER, still_due, run_id or "", now)
     return list(dict.fromkeys([*still_due, *(requested or [])]))
 
 
@@ -75,6 +81,8 @@ def search_goal(
         # credentials fail the first goal that meets them; they pause the source, and later
         # goals are skipped, naming the pause, until the connection changes.
         raise AirflowFailException(f"{goal_id}: {type(exc).__name__}: {exc}") from exc
+    finally:
+        selection.release(db, Stage.DISCOVER, goal_id, ti.run_id)
     if result["status"] == "skipped":
         raise AirflowSkipException(f"{result['label']}: {result['reason']}")
     log.info("%s: %s", result["label"], {k: v for k, v in result.items() if k != "label"})

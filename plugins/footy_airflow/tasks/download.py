@@ -11,6 +11,8 @@ from airflow.sdk import get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
 from footy.pipeline import download as download_stage
+from footy.store import selection
+from footy.store.status import Stage
 from footy_airflow.assets import STORED_CLIPS
 from footy_airflow.defaults import STAGE_PRIORITY
 from footy_airflow.mongo import footy_db
@@ -43,14 +45,19 @@ def choose_goals_source(
 
 
 @task(task_id=SELECT_TASK_ID, trigger_rule="none_failed_min_one_success")
-def select_goals(params: dict[str, Any] | None = None) -> list[str]:
-    """The conf's goals, or every confirmed goal with due candidates or ready to finish.
+def select_goals(params: dict[str, Any] | None = None, run_id: str | None = None) -> list[str]:
+    """The conf's goals, or every confirmed goal with due candidates or ready to finish that
+    no other run has mapped; marked as this run's (``footy.store.selection``).
 
     Runs after the sensor whether it found candidates or timed out: a searched goal without
     any candidate still has to be marked ``videos_downloaded``.
     """
     manual = requested_goal_ids(params)
-    goal_ids = download_stage.select_goals(footy_db(), _now(), manual or None)
+    db, now = footy_db(), _now()
+    goal_ids = download_stage.select_goals(db, now, manual or None)
+    if not manual:
+        goal_ids = selection.unselected(db, Stage.DOWNLOAD, goal_ids, now)
+        selection.select(db, Stage.DOWNLOAD, goal_ids, run_id or "", now)
     log.info("%d goal(s) to visit%s", len(goal_ids), " (manual)" if manual else "")
     if not goal_ids:
         raise AirflowSkipException("no goal has download work")
@@ -66,10 +73,14 @@ def download_goal(
     context = get_current_context()
     context["goal_label"] = goal_id  # type: ignore[typeddict-unknown-key]
     owner = f"{run_id or 'manual'}@{socket.gethostname()}"
-    summary = download_stage.download_goal(
-        footy_db(), goal_id, clip_storage(), owner=owner, now=_now(),
-        force=bool((params or {}).get("force")),
-    )  # fmt: skip
+    db = footy_db()
+    try:
+        summary = download_stage.download_goal(
+            db, goal_id, clip_storage(), owner=owner, now=_now(),
+            force=bool((params or {}).get("force")),
+        )  # fmt: skip
+    finally:
+        selection.release(db, Stage.DOWNLOAD, goal_id, run_id or "")
     context["goal_label"] = summary["label"]  # type: ignore[typeddict-unknown-key]
     if summary.get("skipped"):
         raise AirflowSkipException(f"{summary['label']}: {summary['skipped']}")

@@ -11,7 +11,7 @@ from airflow.sdk import get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
 from footy.pipeline import filter as filter_stage
-from footy.store import Stage, claim_goal, mark_stage_failed
+from footy.store import Stage, claim_goal, mark_stage_failed, selection
 from footy.store.discovery import goal_label
 from footy.store.heartbeat import LEASE, ClaimHeartbeat
 from footy_airflow.assets import KEPT_CLIPS
@@ -44,9 +44,11 @@ def choose_goals_source(
 
 @task(trigger_rule="none_failed_min_one_success")
 def collect_goals(
-    clip_ids: list[str] | None = None, params: dict[str, Any] | None = None
+    clip_ids: list[str] | None = None, params: dict[str, Any] | None = None,
+    run_id: str | None = None,
 ) -> list[str]:
-    """Distinct goals to visit: the conf's, or every goal with filtering work.
+    """Distinct goals to visit: the conf's, or every goal with filtering work that no other
+    run has mapped, marked as this run's (``footy.store.selection``).
 
     Beyond the goals of the clips the sensor found, this also picks up goals whose downloads
     ended with nothing stored (their completion) and withdrawn goals with clips to remove.
@@ -54,7 +56,10 @@ def collect_goals(
     manual = requested_goal_ids(params)
     if manual:
         return manual
-    goal_ids = filter_stage.goals_with_work(footy_db(), MAX_GOALS_PER_RUN)
+    db, now = footy_db(), _now()
+    goal_ids = selection.unselected(
+        db, Stage.FILTER, filter_stage.goals_with_work(db, MAX_GOALS_PER_RUN), now)
+    selection.select(db, Stage.FILTER, goal_ids, run_id or "", now)
     log.info("%d clip(s) waiting; %d goal(s) to visit", len(clip_ids or []), len(goal_ids))
     if not goal_ids:
         raise AirflowSkipException("no goal has filtering work")
@@ -68,8 +73,15 @@ def filter_goal(goal_id: str, run_id: str | None = None) -> dict[str, Any]:
     nothing to do or another run holds the goal."""
     context = get_current_context()
     db = footy_db()
+    try:
+        return _filter_goal(db, context, goal_id, run_id)
+    finally:
+        selection.release(db, Stage.FILTER, goal_id, run_id or "")
+
+
+def _filter_goal(db: Any, context: Any, goal_id: str, run_id: str | None) -> dict[str, Any]:
     label = goal_label(db, goal_id)
-    context["goal_label"] = label  # type: ignore[typeddict-unknown-key]
+    context["goal_label"] = label
     if not filter_stage.has_work(db, goal_id):
         raise AirflowSkipException(f"{label}: nothing to filter")
     owner = f"{run_id or 'manual'}@{socket.gethostname()}"

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from footy.pipeline.discover import goals_still_due
-from footy.store import GOALS, Stage, claim_goal, new_processing_status, release
+from footy.store import GOALS, Stage, claim_goal, new_processing_status, release, selection
+from footy.store.discovery import due_goal_ids
 
 pytestmark = pytest.mark.integration
 
@@ -32,3 +33,23 @@ def test_only_goals_still_due_and_unclaimed_are_searched(db):
     release(db, other)
     assert goals_still_due(db, found, NOW) == ["due", "claimed"]
     assert goals_still_due(db, [], NOW) == []
+
+
+def test_a_goal_mapped_by_one_run_is_left_to_it_until_searched_or_held_too_long(db):
+    _goal(db, "mapped", None)
+    _goal(db, "free", None)
+    selection.select(db, Stage.DISCOVER, ["mapped"], "run-a", NOW)
+
+    # another run waking now (sensor, selection, watcher) leaves the mapped goal alone
+    assert goals_still_due(db, ["mapped", "free"], NOW) == ["free"]
+    assert due_goal_ids(db, NOW) == ["free"]
+    selection.release(db, Stage.DISCOVER, "mapped", "run-b")  # not run-b's to release
+    assert due_goal_ids(db, NOW) == ["free"]
+    # a run that died with the goal mapped holds it for the hold only
+    assert due_goal_ids(db, NOW + selection.HOLD) == ["free", "mapped"]
+    # a mark for another stage is not this stage's business
+    selection.release(db, Stage.DISCOVER, "mapped", "run-a")  # searched (or skipped) by its run
+    selection.select(db, Stage.FILTER, ["mapped"], "run-c", NOW)
+    assert due_goal_ids(db, NOW) == ["free", "mapped"]
+    assert selection.unselected(db, Stage.FILTER, ["free", "mapped"], NOW) == ["free"]
+    assert selection.unselected(db, Stage.DOWNLOAD, ["free", "mapped"], NOW) == ["free", "mapped"]
