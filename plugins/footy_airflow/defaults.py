@@ -8,18 +8,8 @@ from datetime import timedelta
 from footy_airflow.notify import run_failed_notifier
 from footy_airflow.params import refuse_unknown_conf
 
-# Which queued task gets a free executor slot first. Airflow's default weight ("downstream":
-# the more tasks after it, the sooner) makes the tasks that gate a whole batch (announce_...,
-# schedule_next_attempts: nothing after them) and the last stages wait behind every new
-# search, so a burst delays the goals already in flight. With absolute weights the short
-# gate tasks go first, then per-goal work from the last stage back.
-GATE_PRIORITY = 10
-STAGE_PRIORITY = {"process": 5, "filter": 4, "download": 3, "search": 2}
-
 DEFAULT_ARGS = {
     "owner": "footy",
-    "weight_rule": "absolute",
-    "priority_weight": GATE_PRIORITY,
     # a conf key the DAG does not declare fails the run's first task, naming the key
     "pre_execute": refuse_unknown_conf,
     "retries": 2,

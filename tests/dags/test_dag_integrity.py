@@ -52,19 +52,3 @@ def test_house_rules(dagbag, dag_id):
         assert t.retries >= 1, f"{t.task_id} has no retries"
         if "Sensor" in type(t).__name__:
             assert t.deferrable is True and t.timeout > 0, t.task_id
-
-
-def test_free_slots_go_to_batch_gates_then_to_the_goals_closest_to_a_keeper(dagbag):
-    """Absolute weights: every task that is not per-goal work outranks it, and per-goal work
-    ranks filter > download > search (the goals already in flight finish first)."""
-    per_goal = {"process_fixture", "search_goal", "download_goal", "filter_goal"}
-    weights = {}
-    for dag_id in EXPECTED:
-        for t in dagbag.dags[dag_id].tasks:
-            assert t.weight_rule == "absolute", (dag_id, t.task_id)
-            weights[(dag_id, t.task_id)] = t.priority_weight
-    lowest_gate = min(w for (_, task_id), w in weights.items() if task_id not in per_goal)
-    assert all(w < lowest_gate for (_, task_id), w in weights.items() if task_id in per_goal)
-    assert (weights[("filter_videos", "filter_goal")]
-            > weights[("download_videos", "download_goal")]
-            > weights[("scrape_twitter", "search_goal")])

@@ -17,7 +17,6 @@ from footy.store.discovery import goal_label
 from footy.store.status import Stage
 from footy_airflow.assets import CLIP_CANDIDATES, SEARCHES_PENDING
 from footy_airflow.connections import json_variable, x_source
-from footy_airflow.defaults import STAGE_PRIORITY
 from footy_airflow.mongo import footy_db
 from footy_airflow.params import requested_goal_ids
 
@@ -55,7 +54,7 @@ def goals_to_search(
     return list(dict.fromkeys([*still_due, *(requested or [])]))
 
 
-@task(map_index_template="{{ goal_label }}", priority_weight=STAGE_PRIORITY["search"])
+@task(map_index_template="{{ goal_label }}")
 def search_goal(
     goal_id: str, final: bool = False, params: dict[str, Any] | None = None
 ) -> dict[str, Any]:

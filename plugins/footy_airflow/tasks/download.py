@@ -14,7 +14,6 @@ from footy.pipeline import download as download_stage
 from footy.store import selection
 from footy.store.status import Stage
 from footy_airflow.assets import STORED_CLIPS
-from footy_airflow.defaults import STAGE_PRIORITY
 from footy_airflow.mongo import footy_db
 from footy_airflow.params import requested_goal_ids
 from footy_airflow.storage import clip_storage
@@ -65,7 +64,7 @@ def select_goals(params: dict[str, Any] | None = None, run_id: str | None = None
 
 
 @task(map_index_template="{{ goal_label }}", pool=DOWNLOAD_POOL, queue=DOWNLOAD_QUEUE,
-      priority_weight=STAGE_PRIORITY["download"], execution_timeout=timedelta(minutes=30))
+      execution_timeout=timedelta(minutes=30))
 def download_goal(
     goal_id: str, run_id: str | None = None, params: dict[str, Any] | None = None
 ) -> dict[str, Any]:

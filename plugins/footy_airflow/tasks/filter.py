@@ -16,7 +16,6 @@ from footy.store.discovery import goal_label
 from footy.store.heartbeat import LEASE, ClaimHeartbeat
 from footy_airflow.assets import KEPT_CLIPS
 from footy_airflow.connections import json_variable
-from footy_airflow.defaults import STAGE_PRIORITY
 from footy_airflow.mongo import footy_db
 from footy_airflow.params import requested_goal_ids
 from footy_airflow.storage import clip_storage
@@ -66,8 +65,7 @@ def collect_goals(
     return goal_ids
 
 
-@task(map_index_template="{{ goal_label }}", priority_weight=STAGE_PRIORITY["filter"],
-      execution_timeout=timedelta(minutes=15))
+@task(map_index_template="{{ goal_label }}", execution_timeout=timedelta(minutes=15))
 def filter_goal(goal_id: str, run_id: str | None = None) -> dict[str, Any]:
     """One filtering run for one goal; skipped, with the reason in its log, when there is
     nothing to do or another run holds the goal."""

@@ -16,7 +16,7 @@ from footy.pipeline import fixtures as fixture_stage
 from footy.pipeline import goals as goal_stage
 from footy_airflow.assets import CONFIRMED_GOALS, FIXTURE_GOAL_CHANGES, WITHDRAWN_GOALS
 from footy_airflow.connections import api_football_client, json_variable
-from footy_airflow.defaults import STAGE_PRIORITY, poll_seconds
+from footy_airflow.defaults import poll_seconds
 from footy_airflow.mongo import footy_db
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def announce_goal_changes(fixture_ids: list[int]) -> list[int]:
     return fixture_ids
 
 
-@task(map_index_template="{{ fixture_label }}", priority_weight=STAGE_PRIORITY["process"])
+@task(map_index_template="{{ fixture_label }}")
 def process_fixture(fixture_id: int) -> dict[str, Any]:
     """Upsert one fixture's confirmed goals and withdraw disallowed ones."""
     context = get_current_context()
