@@ -114,14 +114,19 @@ def snapshot(db, storage_root: Path) -> dict:
     return {**docs, "objects": [(o.key, o.size) for o in LocalClipStorage(storage_root).list()]}
 
 
-def latencies(db) -> list[str]:
-    lines = []
+def report_figures(record_property, layout: str, elapsed: float, runs: dict[str, int],
+                   db) -> None:  # fmt: skip
+    """The day's figures for the session log (tests/conftest.py prints them at the end), so
+    the embedded and the distributed runs' latencies stand side by side."""
+    lines = [f"match day completed {elapsed:.0f}s after ingest was triggered",
+             "DAG runs: " + ", ".join(f"{d} {n}" for d, n in runs.items())]
     for g in goal_summaries(db):
         first, finished = g["seconds_to_first_keeper"], g["seconds_to_completed"]
         lines.append(f"{g['label']}: {g['status']}; after confirmation: first keeper "
                      f"{'-' if first is None else f'{first:.0f}s'}, completed "
                      f"{'-' if finished is None else f'{finished:.0f}s'}")
-    return lines
+    for line in lines:
+        record_property("figures", f"e2e ({layout}): {line}")
 
 
 def kill(airflow: ServiceStack, component: str) -> int:

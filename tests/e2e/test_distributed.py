@@ -28,8 +28,8 @@ import requests
 from matchday import (
     assert_end_state,
     done,
-    latencies,
     mongo_uri_of,
+    report_figures,
     restarted,
     stack_env,
     stop_leaving_nothing,
@@ -79,7 +79,8 @@ def stack(mongo_uri, tmp_path, postgres_dir):
         assert not stop_leaving_nothing(running, tmp_path), "processes left after stop"
 
 
-def test_match_day_survives_a_killed_worker_and_a_frozen_triggerer(stack, tmp_path, capsys):
+def test_match_day_survives_a_killed_worker_and_a_frozen_triggerer(stack, tmp_path,
+                                                                 record_property):
     airflow, frozen = stack
     airflow.wait_for_dags()
     airflow.cli("pools", "set", "footy_downloads", "4", "e2e")
@@ -118,10 +119,5 @@ def test_match_day_survives_a_killed_worker_and_a_frozen_triggerer(stack, tmp_pa
     assert_end_state(db, tmp_path / "storage")
     assert db[VIDEOS].find_one({"source_id": SLOW_CLIP})["state"] == "kept"
 
-    with capsys.disabled():
-        print(f"\ne2e (distributed): match day completed {elapsed:.0f}s after ingest was "
-              "triggered")
-        print("e2e (distributed): DAG runs: "
-              + ", ".join(f"{d} {airflow.run_count(d)}" for d in STAGE_DAGS))
-        for line in latencies(db):
-            print(f"e2e (distributed): {line}")
+    report_figures(record_property, "distributed", elapsed,
+                   {d: airflow.run_count(d) for d in STAGE_DAGS}, db)

@@ -24,8 +24,8 @@ from matchday import (
     SALAH,
     assert_end_state,
     kill,
-    latencies,
     mongo_uri_of,
+    report_figures,
     restarted,
     snapshot,
     stack_env,
@@ -57,7 +57,7 @@ def stack(mongo_uri, tmp_path):
         assert not stop_leaving_nothing(running, tmp_path), "processes left after stop"
 
 
-def test_match_day_through_the_real_scheduler(stack, tmp_path, capsys):
+def test_match_day_through_the_real_scheduler(stack, tmp_path, record_property):
     airflow = stack
     airflow.wait_for_dags([*STAGE_DAGS, PIPELINE])
     airflow.cli("pools", "set", "footy_downloads", "4", "e2e")
@@ -105,12 +105,8 @@ def test_match_day_through_the_real_scheduler(stack, tmp_path, capsys):
     storage_root = tmp_path / "storage"
     assert_end_state(db, storage_root)
 
-    with capsys.disabled():
-        print(f"\ne2e (embedded): match day completed {elapsed:.0f}s after ingest was triggered")
-        print("e2e (embedded): DAG runs: "
-              + ", ".join(f"{d} {airflow.run_count(d)}" for d in WORK_DRIVEN))
-        for line in latencies(db):
-            print(f"e2e (embedded): {line}")
+    report_figures(record_property, "embedded", elapsed,
+                   {d: airflow.run_count(d) for d in WORK_DRIVEN}, db)
 
     # Everything again: every DAG triggered once more changes nothing.
     before = snapshot(db, storage_root)
