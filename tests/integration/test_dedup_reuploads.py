@@ -21,6 +21,9 @@ CLIPS = {
     # 720p picture in a 4:3 frame, an uploader's watermark strip inside the top bar
     "watermarked": Reupload(MAIN, families=("bars", "overlay"), start=1.0, end=12.0,
                             bars="letterbox", logo="wm", bitrate_kbps=1500),
+    # the same letterbox, with a caption band laid across the bottom bar and into the picture
+    "captioned": Reupload(MAIN, families=("bars", "overlay"), start=1.0, end=12.0,
+                          bars="letterbox", caption=0.14, bitrate_kbps=1500),
     "mirrored": Reupload(MAIN, start=1.0, end=12.0, mirror=True),
     "slow_motion": Reupload(MAIN, start=4.0, end=9.0, speed=0.5),
     "sped_up": Reupload(MAIN, start=0.0, end=13.0, speed=1.25),
@@ -42,6 +45,16 @@ def test_a_watermark_in_the_letterbox_bar_does_not_win_the_keeper(prints):
     assert [c.members for c in clusters] == [["clean", "watermarked"]], [c.why for c in clusters]
     assert clusters[0].keeper == "clean"
     assert "lower bitrate" in clusters[0].why
+
+
+def test_a_caption_across_a_letterbox_bar_does_not_make_the_copy_look_larger(prints):
+    cap = prints["captioned"]
+    assert (cap.width, cap.height) == (1280, 960)
+    # the bottom bar is under the caption, yet the picture is still 720 rows, not 840
+    assert cap.eff_width == 1280 and abs(cap.eff_height - 720) <= 8, (cap.eff_height, cap.bars)
+    clusters = cluster({k: prints[k] for k in ("clean", "captioned")})
+    assert [c.members for c in clusters] == [["clean", "captioned"]], [c.why for c in clusters]
+    assert clusters[0].keeper == "clean"
 
 
 @pytest.mark.parametrize("name", ["mirrored", "slow_motion", "sped_up"])

@@ -23,6 +23,9 @@ Method history:
    letterbox bar no longer hides the bar (and no longer makes the copy look larger).
 3. the dHash only proposes time offsets; a match is verified on the frames (kept in memory,
    128x72 grey per sample, never stored): see :mod:`footy.dedup.match`.
+4. a bar hidden under an overlay (a caption band across a letterbox bar) still counts as a
+   bar for the effective size: bars come in pairs, so when one edge has a bar and the
+   opposite edge shows a still band instead, that band is not picture (:func:`_covered`).
 """
 
 from __future__ import annotations
@@ -48,11 +51,13 @@ BLUR_SIGMA = 3.0  # work-image pixels (~1/6 of a hash cell)
 BAR_LEVEL = 24  # a row/column whose brightest mean stays below this is a bar (0..255)
 BAR_SAMPLES = 8  # bright samples used to detect bars
 BAR_MAX_WAIT = 60  # ...looking at most this many samples (a long fade-in)
+STILL_STD = 6.0  # grey levels: a pixel this steady over the clip is not footage
+STILL_SHARE = 0.8  # share of still pixels that makes an edge band an overlay, not picture
 # Decoder pixel formats (CAP_PROP_CODEC_PIXEL_FORMAT fourcc) whose first plane is 8-bit luma.
 LUMA_FORMATS = frozenset(
     {"I420", "IYUV", "YV12", "J420", "Y42B", "422P", "Y444", "444P", "NV12", "NV21", "Y800"}
 )
-METHOD_VERSION = 3
+METHOD_VERSION = 4
 _MAGIC = b"FPH1"
 _HEADER = struct.Struct("<4sHHIIIIIIddddQd4H")  # 88 bytes
 
@@ -362,8 +367,9 @@ def _fingerprint(path: str | os.PathLike[str], step: float) -> Fingerprint:
         int(round(max(0, v - 1) * s)) if v else 0
         for v, s in ((top, sy), (bottom, sy), (left, sx), (right, sx))
     )
-    eff_w = max(1, info.width - bars_px[2] - bars_px[3])
-    eff_h = max(1, info.height - bars_px[0] - bars_px[1])
+    hidden = _covered(bars_px, frames_kept, (info.height, info.width))
+    eff_w = max(1, info.width - hidden[2] - hidden[3])
+    eff_h = max(1, info.height - hidden[0] - hidden[1])
     bpp = size * 8.0 / max(1.0, info.width * info.height * frames)
     return Fingerprint(
         hashes=hashes,
@@ -381,6 +387,40 @@ def _fingerprint(path: str | os.PathLike[str], step: float) -> Fingerprint:
         step=float(step),
         frames=np.stack(frames_kept),
     )
+
+
+def _covered(
+    bars: tuple[int, ...], frames: list[np.ndarray], size: tuple[int, int]
+) -> tuple[int, int, int, int]:
+    """Bars (source pixels) for the effective size, with a bar hidden under an overlay.
+
+    Letterbox and pillarbox bars come in pairs of equal size. A caption band laid across one
+    bar makes that bar look like picture, and the copy look larger than a clean one. When one
+    edge has a bar and the opposite edge a narrower one, and the band between them (in the
+    kept frames) stays still over the clip, the opposite bar is taken to be as wide: footage
+    moves, an overlay does not."""
+    out = list(bars)
+    if not frames:
+        return bars  # type: ignore[return-value]
+    stack = np.stack(frames[:: max(1, len(frames) // 60)]).astype(np.float32)
+    steady = stack.std(axis=0) < STILL_STD  # (FRAME_H, FRAME_W) of the picture
+    h, w = size
+    for a, b, axis, extent in ((0, 1, 0, h), (2, 3, 1, w)):
+        for big, small, at_end in ((a, b, True), (b, a, False)):
+            gap = out[big] - out[small]
+            picture = extent - out[a] - out[b]
+            if out[big] == 0 or gap <= max(2, 0.01 * extent) or picture <= 0:
+                continue
+            cells = int(round(gap / picture * (FRAME_H if axis == 0 else FRAME_W)))
+            if cells < 1:
+                continue
+            if axis == 0:
+                band = steady[-cells:, :] if at_end else steady[:cells, :]
+            else:
+                band = steady[:, -cells:] if at_end else steady[:, :cells]
+            if band.mean() >= STILL_SHARE:
+                out[small] = out[big]
+    return tuple(out)  # type: ignore[return-value]
 
 
 def _settle(pending: list[np.ndarray]) -> tuple[int, int, int, int]:
