@@ -95,29 +95,40 @@ def _child_speed(path: str, repeats: int) -> None:
     }))  # fmt: skip
 
 
+def _cluster_match(paths: list[Path]) -> tuple[float, list[tuple[int, list[int]]]]:
+    """Runs in a worker: seconds of video, and the clusters of one match's clips as
+    (keeper, members) by position in ``paths``."""
+    fps = {k: fingerprint(p) for k, p in enumerate(paths)}
+    groups = cluster(fps)
+    return sum(f.duration for f in fps.values()), [(g.keeper, list(g.members)) for g in groups]
+
+
 def accuracy(split: str, cache: Path, matches: int) -> None:
     t = time.perf_counter()
     clips = reuploads.labeled_split(split, cache, matches=matches)
     seeds = reuploads.split_seeds(split)[:matches]
     print(f"\n== {split} split: seeds {seeds}, {len(clips)} clips "
           f"({time.perf_counter() - t:.0f}s to render or reuse) ==")  # fmt: skip
-    t = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        fps = list(pool.map(fingerprint, [c.path for c in clips]))
-    video = sum(f.duration for f in fps)
-    took = time.perf_counter() - t
-    print(f"fingerprinted {video:.0f}s of video in {took:.1f}s (dedup method {METHOD_VERSION})")
     by_match: dict[int, list[int]] = defaultdict(list)
     for i, c in enumerate(clips):
         by_match[c.match].append(i)
+    t = time.perf_counter()
+    # one match per process: fingerprint its clips, then cluster them (matches are independent)
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        paths = [[clips[i].path for i in m] for m in by_match.values()]
+        done = list(pool.map(_cluster_match, paths))
+    video = sum(d for d, _ in done)
+    took = time.perf_counter() - t
+    print(f"fingerprinted and clustered {video:.0f}s of video, {len(by_match)} matches, in "
+          f"{took:.1f}s (dedup method {METHOD_VERSION})")  # fmt: skip
     tp = fp = fn = 0
     family: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     keepers_good = keepers_fair = keepers = 0
     wrong: list[str] = []
-    t = time.perf_counter()
-    for members in by_match.values():
-        groups = cluster({i: fps[i] for i in members})
-        where = {k: n for n, g in enumerate(groups) for k in g.members}
+    for members, (_, local) in zip(by_match.values(), done, strict=True):
+        # back from positions within the match to indexes of ``clips``
+        groups = [(members[keeper], [members[k] for k in g]) for keeper, g in local]
+        where = {k: n for n, (_, g) in enumerate(groups) for k in g}
         for i, j in itertools.combinations(members, 2):
             same = where[i] == where[j]
             dup = reuploads.is_true_duplicate(clips[i].clip, clips[j].clip)
@@ -129,15 +140,13 @@ def accuracy(split: str, cache: Path, matches: int) -> None:
                 for f in set(clips[i].clip.families) | set(clips[j].clip.families):
                     family[f][0] += same
                     family[f][1] += 1
-        for g in groups:
-            if len(g.members) > 1:
-                quality = {k: clips[k].clip.truth_quality() for k in g.members}
+        for keeper, g in groups:
+            if len(g) > 1:
+                quality = {k: clips[k].clip.truth_quality() for k in g}
                 truth = rank(quality)
                 keepers += 1
-                keepers_good += truth[0] == g.keeper
-                keepers_fair += not clearly_better(quality[truth[0]], quality[g.keeper])
-    took = time.perf_counter() - t
-    print(f"clustered {len(by_match)} matches in {took:.1f}s")
+                keepers_good += truth[0] == keeper
+                keepers_fair += not clearly_better(quality[truth[0]], quality[keeper])
     print(f"precision {tp / max(1, tp + fp):.3f}  recall {tp / max(1, tp + fn):.3f}  "
           f"({tp} duplicate pairs found, {fp} false, {fn} missed)")  # fmt: skip
     print(f"{'family':<10}{'pairs':>7}{'found':>7}{'recall':>8}")

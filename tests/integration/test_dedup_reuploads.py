@@ -16,6 +16,7 @@ from footy_testbed.reuploads import Reupload, reference, render
 pytestmark = pytest.mark.integration
 
 MAIN = Source(match=7, goal=0, angle=0)
+REPLAY = Source(match=106, goal=0, angle=2)
 CLIPS = {
     "clean": reference(MAIN),  # 720p, 3 Mbit/s
     # 720p picture in a 4:3 frame, an uploader's watermark strip inside the top bar
@@ -27,6 +28,14 @@ CLIPS = {
     "mirrored": Reupload(MAIN, start=1.0, end=12.0, mirror=True),
     "slow_motion": Reupload(MAIN, start=4.0, end=9.0, speed=0.5),
     "sped_up": Reupload(MAIN, start=0.0, end=13.0, speed=1.25),
+    # a replay whose two re-uploads only match when each frame's mate is allowed to be a
+    # sample or two off: stretched back from a two-edge crop, and colour graded
+    "replay_logo": Reupload(REPLAY, families=("overlay",), start=1.1093, end=11.5406, logo="bl",
+                            bitrate_kbps=3603),
+    "replay_stretched": Reupload(REPLAY, families=("crop", "colour"), start=0.4461,
+                                 end=12.8445,
+                                 crop=(0.0, 0.0, 0.0571, 0.0841), colour=(-0.009, 0.962, 1.185),
+                                 bitrate_kbps=1705),
 }  # fmt: skip
 
 
@@ -55,6 +64,12 @@ def test_a_caption_across_a_letterbox_bar_does_not_make_the_copy_look_larger(pri
     clusters = cluster({k: prints[k] for k in ("clean", "captioned")})
     assert [c.members for c in clusters] == [["clean", "captioned"]], [c.why for c in clusters]
     assert clusters[0].keeper == "clean"
+
+
+def test_a_stretched_colour_graded_copy_matches_a_logo_copy_of_the_same_replay(prints):
+    result = match(prints["replay_logo"], prints["replay_stretched"])
+    assert result.matched, result.why()
+    assert result.verification is not None and result.verification.scale[0] > 1.1
 
 
 @pytest.mark.parametrize("name", ["mirrored", "slow_motion", "sped_up"])

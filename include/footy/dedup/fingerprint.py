@@ -25,7 +25,9 @@ Method history:
    128x72 grey per sample, never stored): see :mod:`footy.dedup.match`.
 4. a bar hidden under an overlay (a caption band across a letterbox bar) still counts as a
    bar for the effective size: bars come in pairs, so when one edge has a bar and the
-   opposite edge shows a still band instead, that band is not picture (:func:`_covered`).
+   opposite edge shows a still band instead, that band is not picture (:func:`_covered`);
+   and verification retries a frame's mate a sample or two away when refining the transform
+   on it fails (:func:`footy.dedup.verify._refine_pair`).
 """
 
 from __future__ import annotations

@@ -51,6 +51,7 @@ MIN_MOTION_AGREEMENT = 0.3  # cosine between the registered pictures' changes
 CANDIDATES = 3  # time offsets verified per pair of clips
 MOTION_LAG = 8  # samples (0.8 s) over which the motion signature looks at change
 MOTION_WINDOW = 20  # samples (2 s) the motion signatures must agree over
+MATE_RETRY = 2  # samples either side of a mate tried when its refinement fails
 LOCAL_SEARCH = 3  # samples either side of the offset where a frame's mate is looked for
 MATE_SEARCH = 8  # samples either side of a proposed mate tried when registering
 DRIFT_SEARCH = 12  # samples either side of the offset where a registered frame's mate is sought
@@ -349,10 +350,45 @@ def _registered_mates(
     return mates, rate, other - same
 
 
+def _near(w: np.ndarray, w0: np.ndarray, width: float) -> bool:
+    """Does ``w`` stay within the drift limits of ``w0``?"""
+    scale = np.abs(w[[0, 1], [0, 1]] - w0[[0, 1], [0, 1]]).max()
+    shift = np.abs(w[:, 2] - w0[:, 2]).max() / width
+    return bool(scale <= MAX_DRIFT_SCALE and shift <= MAX_DRIFT_SHIFT)
+
+
+def _refine_pair(
+    a: ClipView, b: ClipView, i: int, j: int, w0: np.ndarray
+) -> tuple[int, np.ndarray] | None:
+    """``w0`` refined on a's sample ``i`` and its mate ``j`` in b: (mate, transform), or None.
+
+    A mate one or two samples off (a panning camera, sample grids out of step) makes the
+    refinement bend the transform to make up for the motion, and a copy that is the same
+    footage looks as if its transform drifted; so when the refinement at ``j`` is implausible
+    or strays from ``w0``, the neighbours up to ``MATE_RETRY`` samples away are tried and the
+    best fit that stays near ``w0`` wins."""
+    masks = (a.mask, b.mask)
+    fa = _blur(a.frames[i], 1.0)
+    width = float(a.frames.shape[2])
+    best: tuple[float, int, np.ndarray] | None = None
+    for k in (j, *(j + d for r in range(1, MATE_RETRY + 1) for d in (-r, r))):
+        if not 0 <= k < len(b.frames):
+            continue
+        cc, w = _ecc(fa, _blur(b.frames[k], 1.0), w0, _REFINE, masks)
+        if cc <= 0 or not _plausible(w):
+            continue
+        if k == j and _near(w, w0, width):
+            return j, w
+        if _near(w, w0, width) and (best is None or cc > best[0]):
+            best = (cc, k, w)
+        elif k == j:
+            best = best or (-1.0, k, w)  # plausible but astray: kept unless a neighbour fits
+    return None if best is None else (best[1], best[2])
+
+
 def verify(a: ClipView, b: ClipView, offset: int) -> Verification:
     """Are clips ``a`` and ``b`` the same footage at ``offset`` samples?"""
     fa, fb = a.frames, b.frames
-    masks = (a.mask, b.mask)
     lo, hi = max(0, offset), min(len(fa), len(fb) + offset)
     shape = fa.shape[1:]
     if hi - lo < MIN_OVERLAP:
@@ -385,9 +421,10 @@ def verify(a: ClipView, b: ClipView, offset: int) -> Verification:
         return _rejected(offset, why, time_drift=abs(speed - 1.0) * float(idx[-1] - idx[0]))
     pairs = []
     for i in idx:
-        cc, w = _ecc(_blur(fa[i], 1.0), _blur(fb[mate[int(i)]], 1.0), w0, _REFINE, masks)
-        if cc > 0 and _plausible(w):
-            pairs.append((int(i), w))
+        refined = _refine_pair(a, b, int(i), mate[int(i)], w0)
+        if refined is not None:
+            mate[int(i)] = refined[0]
+            pairs.append((int(i), refined[1]))
     if len(pairs) < len(idx) // 2 + 1:
         return _rejected(offset, "the transform does not hold over time", pairs=len(pairs))
     stack = np.stack([w for _, w in pairs])
