@@ -55,10 +55,11 @@ TRANSCODE_VERSION = 1
 FAMILIES = ("crop", "zoom", "scale", "fps", "trim", "bars", "colour", "overlay")
 DECISIONS = ("mirror", "speed")
 TUNING_SEEDS = (101, 102, 103, 104, 105, 106, 107, 108)
-HELDOUT_SEEDS = (92_003, 92_011, 92_017, 92_023)
+HELDOUT_SEEDS = (93_001, 93_013, 93_019, 93_031)
 SPENT_SEEDS = (
     (90_211, 90_223, 90_227, 90_229)  # held out until the batch clustering changed
     + (91_009, 91_019, 91_021, 91_027)  # held out until speed was judged on registered frames
+    + (92_003, 92_011, 92_017, 92_023)  # held out until method 4 (covered bars, mate retry)
 )
 GOALS_PER_MATCH = 2
 VARIANTS = 10
