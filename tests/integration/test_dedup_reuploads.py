@@ -25,6 +25,9 @@ CLIPS = {
     # the same letterbox, with a caption band laid across the bottom bar and into the picture
     "captioned": Reupload(MAIN, families=("bars", "overlay"), start=1.0, end=12.0,
                           bars="letterbox", caption=0.14, bitrate_kbps=1500),
+    # the picture at 85 % over a blurred copy of itself, at a higher bitrate than the clean one
+    "bordered": Reupload(MAIN, families=("overlay",), start=1.0, end=12.0, border=0.85,
+                         bitrate_kbps=4500),
     "mirrored": Reupload(MAIN, start=1.0, end=12.0, mirror=True),
     "slow_motion": Reupload(MAIN, start=4.0, end=9.0, speed=0.5),
     "sped_up": Reupload(MAIN, start=0.0, end=13.0, speed=1.25),
@@ -64,6 +67,18 @@ def test_a_caption_across_a_letterbox_bar_does_not_make_the_copy_look_larger(pri
     clusters = cluster({k: prints[k] for k in ("clean", "captioned")})
     assert [c.members for c in clusters] == [["clean", "captioned"]], [c.why for c in clusters]
     assert clusters[0].keeper == "clean"
+
+
+def test_a_border_reupload_counts_only_its_inner_picture(prints):
+    clean, bordered = prints["clean"], prints["bordered"]
+    assert (clean.eff_width, clean.eff_height) == (1280, 720)
+    assert (bordered.width, bordered.height) == (1280, 720)
+    assert 0.80 * 1280 <= bordered.eff_width <= 0.92 * 1280, bordered.eff_width
+    assert 0.80 * 720 <= bordered.eff_height <= 0.92 * 720, bordered.eff_height
+    clusters = cluster({k: prints[k] for k in ("clean", "bordered")})
+    assert [c.members for c in clusters] == [["clean", "bordered"]], [c.why for c in clusters]
+    assert clusters[0].keeper == "clean"
+    assert "lower effective resolution" in clusters[0].why
 
 
 def test_a_stretched_colour_graded_copy_matches_a_logo_copy_of_the_same_replay(prints):

@@ -26,7 +26,8 @@ Method history:
 4. a bar hidden under an overlay (a caption band across a letterbox bar) still counts as a
    bar for the effective size: bars come in pairs, so when one edge has a bar and the
    opposite edge shows a still band instead, that band is not picture (:func:`_covered`);
-   and verification retries a frame's mate a sample or two away when refining the transform
+   a "border" re-upload (the picture scaled down over a blurred copy of itself) counts only
+   its sharp inner picture (:func:`_border_scale`); and verification retries a frame's mate a sample or two away when refining the transform
    on it fails (:func:`footy.dedup.verify._refine_pair`).
 """
 
@@ -54,6 +55,8 @@ BAR_LEVEL = 24  # a row/column whose brightest mean stays below this is a bar (0
 BAR_SAMPLES = 8  # bright samples used to detect bars
 BAR_MAX_WAIT = 60  # ...looking at most this many samples (a long fade-in)
 STILL_STD = 6.0  # grey levels: a pixel this steady over the clip is not footage
+BORDER_SHARPNESS = 0.35  # an edge column this much less detailed than the centre is blurred fill
+BORDER_MIN_COLUMNS = 3  # kept-frame columns (of FRAME_W) each side: about 2 % of the width
 STILL_SHARE = 0.8  # share of still pixels that makes an edge band an overlay, not picture
 # Decoder pixel formats (CAP_PROP_CODEC_PIXEL_FORMAT fourcc) whose first plane is 8-bit luma.
 LUMA_FORMATS = frozenset(
@@ -370,8 +373,9 @@ def _fingerprint(path: str | os.PathLike[str], step: float) -> Fingerprint:
         for v, s in ((top, sy), (bottom, sy), (left, sx), (right, sx))
     )
     hidden = _covered(bars_px, frames_kept, (info.height, info.width))
-    eff_w = max(1, info.width - hidden[2] - hidden[3])
-    eff_h = max(1, info.height - hidden[0] - hidden[1])
+    inner = _border_scale(frames_kept)
+    eff_w = max(1, int(round((info.width - hidden[2] - hidden[3]) * inner)))
+    eff_h = max(1, int(round((info.height - hidden[0] - hidden[1]) * inner)))
     bpp = size * 8.0 / max(1.0, info.width * info.height * frames)
     return Fingerprint(
         hashes=hashes,
@@ -423,6 +427,35 @@ def _covered(
             if band.mean() >= STILL_SHARE:
                 out[small] = out[big]
     return tuple(out)  # type: ignore[return-value]
+
+
+def _border_scale(frames: list[np.ndarray]) -> float:
+    """The share of the picture's width (and height) that is footage, below 1.0 for a "border"
+    re-upload: the clip scaled down and centred over a blurred, enlarged copy of itself.
+
+    The blurred fill moves with the footage, so it is neither a bar nor still; it has no
+    detail. Columns from each side whose detail (mean absolute Laplacian over the clip) stays
+    under ``BORDER_SHARPNESS`` of the centre's are fill. Only the sides are read: the top of a
+    football picture (sky, a roof, an empty stand) can be as smooth as fill, its sides are not.
+    A border is centred, so both sides must agree (within two columns)."""
+    if not frames:
+        return 1.0
+    stack = frames[:: max(1, len(frames) // 60)]
+    detail = np.mean([np.abs(cv2.Laplacian(f, cv2.CV_32F)) for f in stack], axis=0)
+    h, w = detail.shape
+    cols = detail[h // 4 : 3 * h // 4, :].mean(axis=0)
+    centre = float(np.median(cols[w // 4 : 3 * w // 4]))
+    if centre <= 1e-3:
+        return 1.0
+    fill = cols < BORDER_SHARPNESS * centre
+
+    def run(v: np.ndarray) -> int:
+        return int(np.argmin(v)) if not v.all() else len(v)
+
+    left, right = run(fill), run(fill[::-1])
+    if min(left, right) < BORDER_MIN_COLUMNS or abs(left - right) > 2 or left + right > w // 3:
+        return 1.0
+    return 1.0 - (left + right) / w
 
 
 def _settle(pending: list[np.ndarray]) -> tuple[int, int, int, int]:
