@@ -27,8 +27,9 @@ Method history:
    bar for the effective size: bars come in pairs, so when one edge has a bar and the
    opposite edge shows a still band instead, that band is not picture (:func:`_covered`);
    a "border" re-upload (the picture scaled down over a blurred copy of itself) counts only
-   its sharp inner picture (:func:`_border_scale`); and verification retries a frame's mate a sample or two away when refining the transform
-   on it fails (:func:`footy.dedup.verify._refine_pair`).
+   its sharp inner picture (:func:`_border_scale`); and verification retries a frame's mate
+   a sample or two away when refining the transform on it fails
+   (:func:`footy.dedup.verify._refine_pair`).
 """
 
 from __future__ import annotations
