@@ -171,6 +171,11 @@ class GoalQuery:
     ``team_aliases`` are extra names of the scoring team (merged with configured aliases).
     An empty ``scorer_name`` is a goal whose scorer the feed never named: it is searched by
     both teams' names instead (``opponent_name`` is then required).
+
+    Sources that match posts to goals by what a post says (Reddit titles) also use the
+    match-clock ``minute`` + ``stoppage``, ``scores_after`` (the (team, opponent) scores the
+    goal can have left; empty when unknown) and ``rivals``: other goals live at the same
+    time, so that a post matching two goals is given to neither.
     """
 
     goal_id: str
@@ -181,10 +186,18 @@ class GoalQuery:
     minute: int | None = None
     opponent_name: str | None = None
     team_aliases: tuple[str, ...] = field(default=())
+    opponent_aliases: tuple[str, ...] = field(default=())
+    stoppage: int | None = None
+    own_goal: bool = False
+    scores_after: tuple[tuple[int, int], ...] = field(default=())
+    rivals: tuple[GoalQuery, ...] = field(default=())
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "goal_time", _require_utc(self.goal_time, "goal_time"))
         object.__setattr__(self, "team_aliases", tuple(self.team_aliases))
+        object.__setattr__(self, "opponent_aliases", tuple(self.opponent_aliases))
+        object.__setattr__(self, "scores_after", tuple(tuple(s) for s in self.scores_after))
+        object.__setattr__(self, "rivals", tuple(self.rivals))
         if not self.scorer_name.strip() and not (self.opponent_name or "").strip():
             raise ValueError("scorer_name is empty and there is no opponent_name to search by")
         if not self.team_name.strip():
