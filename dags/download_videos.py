@@ -26,8 +26,8 @@ Needs the pool `footy_downloads` (goals downloading at once; each downloads up t
     airflow pools set footy_downloads 4 "download_videos: goals downloading at once"
 
 Storage: `FOOTY_STORAGE_URL` (`s3://bucket/prefix` with connection `aws_default`, or
-`file:///path`; default `.footy/storage`). Download policy: `FOOTY_DOWNLOAD_ALLOWED_HOSTS`
-(comma list; default the X video hosts), `FOOTY_DOWNLOAD_ALLOW_PRIVATE=1` only for a local
+`file:///path`; default `.footy/storage`). Each source's clips come only from its own
+hosts: `FOOTY_X_MEDIA_HOSTS`, `FOOTY_REDDIT_MEDIA_HOSTS` (comma lists; defaults in the sources), `FOOTY_DOWNLOAD_ALLOW_PRIVATE=1` only for a local
 stand-in, `FOOTY_DOWNLOAD_MAX_BYTES`, `FOOTY_DOWNLOAD_SOCKET_TIMEOUT`,
 `FOOTY_DOWNLOAD_RETRY_SECONDS`, `FOOTY_DOWNLOAD_WORK_DIR`.
 """  # noqa: E501

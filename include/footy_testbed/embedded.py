@@ -32,9 +32,10 @@ def embedded_env(
         "AIRFLOW_CONN_X_API": json.dumps(
             {"conn_type": "http", "host": standin_url, "password": "embedded-bearer-token"}),
         "FOOTY_STORAGE_URL": (root / ".footy" / "storage").resolve().as_uri(),
-        # The clip host is the stand-in on loopback: allowed by configuration, not by code,
+        # The clip hosts are the stand-in on loopback: allowed by configuration, not by code,
         # and only its port (not the Airflow API's, on the same address).
-        "FOOTY_DOWNLOAD_ALLOWED_HOSTS": urlsplit(standin_url).netloc,
+        "FOOTY_X_MEDIA_HOSTS": urlsplit(standin_url).netloc,
+        "FOOTY_REDDIT_MEDIA_HOSTS": urlsplit(standin_url).netloc,
         "FOOTY_DOWNLOAD_ALLOW_PRIVATE": "1",
         "FOOTY_MONITOR_POLL_SECONDS": str(poll_seconds),
         "AIRFLOW_VAR_FOOTY_TRACKING": json.dumps({"league_ids": league_ids, "season": season}),

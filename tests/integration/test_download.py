@@ -30,6 +30,7 @@ from footy.download import (
     download,
 )
 from footy.download.fetch import _Guard, _PolicyBlocked
+from footy.pipeline.download import SourceMedia
 
 pytestmark = pytest.mark.integration
 
@@ -340,9 +341,20 @@ def test_default_policy_refuses_download_without_touching_disk(
 
 
 def test_policy_accepts_allow_listed_hosts_and_subdomains() -> None:
-    policy = UrlPolicy()
+    policy = SourceMedia.for_source("x", {}).policy
     for url in ("https://video.twimg.com/a.mp4", "https://x.com/u/status/1"):
         assert policy.check(url, resolve=False) == url
+    with pytest.raises(UrlRejectedError, match="not allow-listed"):
+        policy.check("https://v.redd.it/abc/DASHPlaylist.mpd", resolve=False)
+    reddit = SourceMedia.for_source("reddit", {}).policy
+    for url in ("https://v.redd.it/abc/DASHPlaylist.mpd", "https://streamable.com/abc",
+                "https://cdn-cf-east.streamable.com/video/mp4/abc.mp4"):
+        assert reddit.check(url, resolve=False) == url
+    with pytest.raises(UrlRejectedError, match="not allow-listed"):
+        reddit.check("https://video.twimg.com/a.mp4", resolve=False)
+    with pytest.raises(UrlRejectedError, match="not allow-listed"):
+        SourceMedia.for_source("unknown_source", {}).policy.check(
+            "https://video.twimg.com/a.mp4", resolve=False)
     assert UrlPolicy(allowed_hosts=("twimg.com",)).check(
         "https://video.twimg.com/a.mp4", resolve=False
     )
@@ -361,15 +373,17 @@ def test_allow_list_entry_with_a_port_allows_only_that_port() -> None:
         with pytest.raises(UrlRejectedError, match="not allow-listed"):
             policy.check(url, resolve=False)
     with pytest.raises(ValueError, match="127.0.0.1:http"):
-        UrlPolicy.from_env({"FOOTY_DOWNLOAD_ALLOWED_HOSTS": "127.0.0.1:http"})
+        UrlPolicy.from_env("FOOTY_X_MEDIA_HOSTS", (), {"FOOTY_X_MEDIA_HOSTS": "127.0.0.1:http"})
 
 
 def test_policy_from_env() -> None:
-    env = {"FOOTY_DOWNLOAD_ALLOWED_HOSTS": " 127.0.0.1 , Example.org ",
+    env = {"FOOTY_X_MEDIA_HOSTS": " 127.0.0.1 , Example.org ",
            "FOOTY_DOWNLOAD_ALLOW_PRIVATE": "1"}  # fmt: skip
-    policy = UrlPolicy.from_env(env)
+    policy = UrlPolicy.from_env("FOOTY_X_MEDIA_HOSTS", ("video.twimg.com",), env)
     assert policy == UrlPolicy(allowed_hosts=("127.0.0.1", "example.org"), allow_private=True)
-    assert UrlPolicy.from_env({}) == UrlPolicy()
+    assert UrlPolicy.from_env("FOOTY_X_MEDIA_HOSTS", (), {}) == UrlPolicy()
+    # A source's variable replaces only that source's list.
+    assert SourceMedia.for_source("reddit", env).policy.allowed_hosts[0] == "v.redd.it"
 
 
 def test_connected_peer_is_checked(server: str) -> None:

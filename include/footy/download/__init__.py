@@ -4,6 +4,7 @@ yt-dlp based fetch that returns a probed, hashed, gate-checked local file."""
 from footy.download.fetch import (
     DEFAULT_FORMAT,
     DEFAULT_MAX_BYTES,
+    SPLIT_STREAMS_FORMAT,
     ClipDownloadError,
     ClipForbiddenError,
     ClipNotFoundError,
@@ -22,19 +23,16 @@ from footy.download.fetch import (
     sha256_file,
 )
 from footy.download.urls import (
-    DEFAULT_ALLOWED_HOSTS,
     ENV_ALLOW_PRIVATE,
-    ENV_ALLOWED_HOSTS,
     HostResolutionError,
     UrlPolicy,
     UrlRejectedError,
 )
 
 __all__ = [
-    "DEFAULT_ALLOWED_HOSTS",
     "DEFAULT_FORMAT",
     "DEFAULT_MAX_BYTES",
-    "ENV_ALLOWED_HOSTS",
+    "SPLIT_STREAMS_FORMAT",
     "ENV_ALLOW_PRIVATE",
     "ClipDownloadError",
     "ClipForbiddenError",

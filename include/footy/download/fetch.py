@@ -61,6 +61,9 @@ _HTTP_ONLY = "[protocol^=http][protocol!*=dash]"
 DEFAULT_FORMAT = (
     f"best[ext=mp4][height<=?1080]{_HTTP_ONLY}/best[height<=?1080]{_HTTP_ONLY}/best{_HTTP_ONLY}"
 )
+# A DASH manifest whose representations are whole files (Reddit-hosted video): the best video
+# and the best audio, each one guarded HTTP download, merged on this machine by ffmpeg.
+SPLIT_STREAMS_FORMAT = f"bv*[height<=?1080]{_HTTP_ONLY}+ba{_HTTP_ONLY}/{DEFAULT_FORMAT}"
 PROGRESS_INTERVAL_S = 2.0
 PROGRESS_STEP_PCT = 10.0
 _HASH_CHUNK = 1024 * 1024
@@ -484,7 +487,7 @@ def download(
     url: str,
     dest_dir: str | os.PathLike[str],
     *,
-    policy: UrlPolicy | None = None,
+    policy: UrlPolicy,
     max_bytes: int = DEFAULT_MAX_BYTES,
     socket_timeout: float = 20,
     retries: int = 3,
@@ -496,14 +499,13 @@ def download(
 ) -> DownloadedFile:
     """Download ``url`` into ``dest_dir`` and return the verified file.
 
-    ``policy`` defaults to :meth:`UrlPolicy.from_env`. ``gate(width, height, duration_s)``
+    ``policy`` is the allow-list of the clip's source. ``gate(width, height, duration_s)``
     returns rejection reasons for the real file (empty = accepted). The final name is
     ``filename`` or ``<sha256[:16]>.<ext>``. yt-dlp works in a temporary folder under
     ``work_dir`` (default: ``dest_dir``'s parent, so the final move is a rename) that is
     removed whatever happens. Raises only the typed errors of this module (plus
     :class:`UrlRejectedError`); each has ``.transient``.
     """
-    policy = policy or UrlPolicy.from_env()
     try:
         policy.check(url)
     except HostResolutionError as exc:
@@ -526,6 +528,7 @@ def download(
         reporter = _ProgressReporter(url, max_bytes, progress)
         params: dict[str, Any] = {
             "format": format_spec,
+            "merge_output_format": "mp4",  # split video and audio are muxed locally
             "outtmpl": {"default": str(tmp / "clip.%(ext)s")},
             "max_filesize": max_bytes,
             "socket_timeout": socket_timeout,

@@ -12,21 +12,14 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from footy.errors import PermanentError, TransientError
 
-DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = (
-    "video.twimg.com",
-    "pbs.twimg.com",
-    "x.com",
-    "twitter.com",
-)
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 
-ENV_ALLOWED_HOSTS = "FOOTY_DOWNLOAD_ALLOWED_HOSTS"
 ENV_ALLOW_PRIVATE = "FOOTY_DOWNLOAD_ALLOW_PRIVATE"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -101,21 +94,27 @@ def _host_matches(host: str, port: int, allowed: Iterable[str]) -> bool:
 
 @dataclass(frozen=True)
 class UrlPolicy:
-    """Allow-list of hosts plus the private-address rule. Immutable and thread-safe."""
+    """Allow-list of hosts plus the private-address rule. Immutable and thread-safe.
 
-    allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
+    Each clip source has its own allow-list (``footy.sources.media_rules``); an empty one
+    refuses every URL.
+    """
+
+    allowed_hosts: tuple[str, ...] = ()
     allow_private: bool = False
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> UrlPolicy:
-        """``FOOTY_DOWNLOAD_ALLOWED_HOSTS`` (comma list of ``host`` or ``host:port``) and
-        ``FOOTY_DOWNLOAD_ALLOW_PRIVATE=1``. A malformed entry is refused here, naming it."""
+    def from_env(cls, hosts_variable: str, default_hosts: tuple[str, ...] = (),
+                 environ: Mapping[str, str] | None = None) -> UrlPolicy:  # fmt: skip
+        """The hosts in ``hosts_variable`` (comma list of ``host`` or ``host:port``; unset:
+        ``default_hosts``) and ``FOOTY_DOWNLOAD_ALLOW_PRIVATE=1``. A malformed entry is
+        refused here, naming it."""
         env = os.environ if environ is None else environ
-        raw_hosts = env.get(ENV_ALLOWED_HOSTS, "").strip()
+        raw_hosts = env.get(hosts_variable, "").strip()
         hosts = (
             tuple(h.strip().lower() for h in raw_hosts.split(",") if h.strip())
             if raw_hosts
-            else DEFAULT_ALLOWED_HOSTS
+            else tuple(default_hosts)
         )
         for entry in hosts:
             _allow_entry(entry)  # ValueError naming the entry

@@ -25,10 +25,16 @@ from typing import Any
 from pymongo.database import Database
 
 from footy.errors import ConfigError, CredentialsRejectedError, PayloadError, TransientError
-from footy.sources import Candidate, ClipSource, GoalQuery, Rejected, SearchResult
+from footy.sources import (
+    Candidate,
+    ClipSource,
+    GoalQuery,
+    Rejected,
+    SearchResult,
+    SourceRateLimitedError,
+)
 from footy.sources.gates import GateConfig, check
 from footy.sources.query import QueryConfig
-from footy.sources.x_api import XRateLimitedError
 from footy.store import sources
 from footy.store.claims import Claim, claim_goal, release, unclaimed
 from footy.store.discovery import (
@@ -338,7 +344,7 @@ def _attempt(db: Database, source: ClipSource, goal: dict[str, Any], claim: Clai
         return _record_error(db, goal, claim, exc, summary, now, cfg, give_up=True)
     try:
         result = source.search(query, since_id=search.get("since_id"))
-    except XRateLimitedError as exc:
+    except SourceRateLimitedError as exc:
         # Not an attempt: the source did not answer. Come back when the window resets.
         next_at = max(_utc(exc.reset_at), now)
         mark_stage_failed(db, claim, exc, now=now, fields={

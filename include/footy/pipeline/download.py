@@ -38,8 +38,16 @@ from typing import Any
 
 from pymongo.database import Database
 
-from footy.download import DEFAULT_MAX_BYTES, DownloadProgress, UrlPolicy, download
+from footy.download import (
+    DEFAULT_FORMAT,
+    DEFAULT_MAX_BYTES,
+    SPLIT_STREAMS_FORMAT,
+    DownloadProgress,
+    UrlPolicy,
+    download,
+)
 from footy.download.fetch import GateRejectedError
+from footy.sources import media_rules
 from footy.sources.gates import DEFAULT_GATES, GateConfig, check_dimensions
 from footy.storage import ClipStorage, ClipStorageError, StorageVerifyError, clip_key
 from footy.store.claims import Claim, claim_goal, release, renew, unclaimed
@@ -68,6 +76,20 @@ _RUN_DIR = re.compile(r"^run-(?P<pid>[0-9]+)-(?P<host>.+)-[^-]+$")
 def _env_number(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name, "").strip()
     return float(raw) if raw else default
+
+
+@dataclass(frozen=True)
+class SourceMedia:
+    """How one source's clips are fetched: its own host allow-list and format selection."""
+
+    policy: UrlPolicy
+    format_spec: str = DEFAULT_FORMAT
+
+    @classmethod
+    def for_source(cls, source: str, environ: Mapping[str, str] | None = None) -> SourceMedia:
+        rules = media_rules(source)
+        return cls(UrlPolicy.from_env(rules.hosts_variable, rules.hosts, environ),
+                   SPLIT_STREAMS_FORMAT if rules.split_streams else DEFAULT_FORMAT)
 
 
 @dataclass(frozen=True)
@@ -204,7 +226,7 @@ def _store_clip(
     video: dict[str, Any],
     storage: ClipStorage,
     settings: DownloadSettings,
-    policy: UrlPolicy,
+    media: SourceMedia,
     clip_dir: Path,
     on_progress: Any,
 ) -> dict[str, Any]:
@@ -212,7 +234,8 @@ def _store_clip(
     file = download(
         video["media_url"],
         clip_dir,
-        policy=policy,
+        policy=media.policy,
+        format_spec=media.format_spec,
         max_bytes=settings.max_bytes,
         socket_timeout=settings.socket_timeout,
         retries=settings.retries,
@@ -241,7 +264,7 @@ def _download_clip(
     video: dict[str, Any],
     storage: ClipStorage,
     settings: DownloadSettings,
-    policy: UrlPolicy,
+    media: SourceMedia,
     leases: _Leases,
     owner: str,
     run_dir: Path,
@@ -259,7 +282,7 @@ def _download_clip(
         attempts = int(current["download"]["attempts"])
         try:
             fields = _store_clip(
-                goal, current, storage, settings, policy, clip_dir,
+                goal, current, storage, settings, media, clip_dir,
                 leases.progress_for(clip_claim),
             )  # fmt: skip
         except Exception as exc:  # any failure is this clip's, never the goal's
@@ -310,12 +333,13 @@ def download_goal(
 ) -> dict[str, Any]:
     """Download the goal's due candidates; returns a JSON-able summary.
 
-    ``force`` first turns the goal's ``failed`` clips back into candidates. The goal is
+    Each clip is fetched under its source's rules (:class:`SourceMedia`); ``policy``, when
+    given, replaces every source's allow-list. ``force`` first turns the goal's ``failed``
+    clips back into candidates. The goal is
     skipped (``"skipped"`` in the summary) when it is not confirmed or another run holds it.
     """
     now = now or _now()
     settings = settings or DownloadSettings.from_env()
-    policy = policy or UrlPolicy.from_env()
     goal = db[GOALS].find_one({"_id": goal_id})
     summary: dict[str, Any] = {"goal_id": goal_id, "label": (goal or {}).get("label") or goal_id,
                                "stored": [], "failed": [], "retry": [], "finished": False}
@@ -336,20 +360,25 @@ def download_goal(
 
 
 def _download_claimed(db: Database, goal: dict[str, Any], claim: Claim, storage: ClipStorage,
-                      settings: DownloadSettings, policy: UrlPolicy, owner: str, now: datetime,
-                      summary: dict[str, Any], force: bool) -> dict[str, Any]:  # fmt: skip
+                      settings: DownloadSettings, policy: UrlPolicy | None, owner: str,
+                      now: datetime, summary: dict[str, Any],
+                      force: bool) -> dict[str, Any]:  # fmt: skip
     goal_id = str(goal["_id"])
     if force:
         summary["reset"] = reset_failed(db, goal_id, now)
     sweep_orphaned_work_dirs(settings.work_dir)
     candidates = due_candidates(db, goal_id, now)
+    sources = {str(video.get("source")) for video in candidates}
+    media = {name: SourceMedia(policy) if policy else SourceMedia.for_source(name)
+             for name in sources}  # fmt: skip
     leases = _Leases(db, claim, settings)
     with _run_dir(settings.work_dir) as run_dir, ThreadPoolExecutor(
         max_workers=settings.concurrency, thread_name_prefix="footy-dl"
     ) as pool:
         outcomes = list(pool.map(
-            lambda video: _download_clip(db, goal, video, storage, settings, policy,
-                                         leases, owner, Path(run_dir), now),
+            lambda video: _download_clip(db, goal, video, storage, settings,
+                                         media[str(video.get("source"))], leases, owner,
+                                         Path(run_dir), now),
             candidates,
         ))  # fmt: skip
     for result in outcomes:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
-from footy.errors import ConfigError, PayloadError
+from footy.errors import ConfigError, PayloadError, TransientError
 
 
 def _require_utc(value: datetime, name: str) -> datetime:
@@ -26,6 +26,15 @@ def _require_utc(value: datetime, name: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware (UTC), got naive {value!r}")
     return value.astimezone(UTC)
+
+
+class SourceRateLimitedError(TransientError):
+    """The source's rate limit is spent: try again at ``reset_at`` (UTC aware). A source
+    never sleeps on it; the caller moves the goal's next attempt after it."""
+
+    def __init__(self, reset_at: datetime, message: str) -> None:
+        self.reset_at = reset_at
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -215,19 +224,51 @@ class ClipSource(Protocol):
 
 SourceFactory = Callable[..., ClipSource]
 
+
+@dataclass(frozen=True)
+class MediaRules:
+    """Where a source's clips may be downloaded from, and how.
+
+    ``hosts`` is the source's own allow-list (a host matches its subdomains too);
+    ``hosts_variable`` names the environment variable that replaces it (the stand-ins serve
+    every clip from one loopback address). ``split_streams``: the clips come as a manifest of
+    separate video and audio files, to be merged after download.
+    """
+
+    hosts: tuple[str, ...]
+    hosts_variable: str
+    split_streams: bool = False
+
+
 _REGISTRY: dict[str, SourceFactory] = {}
+_MEDIA: dict[str, MediaRules] = {}
 # Built-in sources, imported on first use so that importing the registry stays cheap.
-_BUILTIN: dict[str, str] = {"x": "footy.sources.x_api"}
+_BUILTIN: dict[str, str] = {"x": "footy.sources.x_api", "reddit": "footy.sources.reddit"}
 
 
-def register_source(name: str, factory: SourceFactory, *, replace: bool = False) -> None:
-    """Register a factory (usually the class) that builds a source from keyword settings."""
+def register_source(name: str, factory: SourceFactory, *, media: MediaRules | None = None,
+                    replace: bool = False) -> None:  # fmt: skip
+    """Register a factory (usually the class) that builds a source from keyword settings,
+    with the rules for downloading its clips (none: its clips cannot be downloaded)."""
     if not name or not name.isidentifier():
         raise ConfigError(f"source name {name!r} is not a valid identifier")
     existing = _REGISTRY.get(name)
     if existing is not None and existing is not factory and not replace:
         raise ConfigError(f"clip source {name!r} is already registered")
     _REGISTRY[name] = factory
+    if media is not None:
+        _MEDIA[name] = media
+
+
+def media_rules(name: str) -> MediaRules:
+    """The download rules of source ``name``; an unknown source or one without rules gets
+    an empty allow-list, which refuses every URL."""
+    try:
+        get_source_factory(name)
+    except ConfigError:
+        pass
+    fallback = MediaRules(hosts=(), hosts_variable=f"FOOTY_{name.upper()}_MEDIA_HOSTS")
+    return _MEDIA.get(name) or fallback
 
 
 def get_source_factory(name: str) -> SourceFactory:

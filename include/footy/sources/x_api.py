@@ -36,9 +36,11 @@ from footy.errors import CredentialsRejectedError, PayloadError, PermanentError,
 from footy.sources.base import (
     Candidate,
     GoalQuery,
+    MediaRules,
     RateLimit,
     Rejected,
     SearchResult,
+    SourceRateLimitedError,
     register_source,
 )
 from footy.sources.gates import DEFAULT_GATES, NO_MP4_VARIANT, NO_VIDEO, check_id
@@ -71,12 +73,11 @@ class XServerError(XApiError):
         super().__init__(message)
 
 
-class XRateLimitedError(TransientError):
+class XRateLimitedError(SourceRateLimitedError):
     """429: try again at ``reset_at`` (UTC aware); never slept on inside the client."""
 
     def __init__(self, reset_at: datetime, message: str = "") -> None:
-        self.reset_at = reset_at
-        super().__init__(message or f"X API rate limited until {reset_at.isoformat()}")
+        super().__init__(reset_at, message or f"X API rate limited until {reset_at.isoformat()}")
 
 
 class XAuthError(CredentialsRejectedError):
@@ -468,4 +469,7 @@ def _short(resp: requests.Response, limit: int = 300) -> str:
     return text[:limit] + ("..." if len(text) > limit else "")
 
 
-register_source(SOURCE_NAME, XApiSource)
+# Where X serves a post's video; FOOTY_X_MEDIA_HOSTS replaces the list (the stand-in).
+MEDIA = MediaRules(hosts=("video.twimg.com", "pbs.twimg.com", "x.com", "twitter.com"),
+                   hosts_variable="FOOTY_X_MEDIA_HOSTS")
+register_source(SOURCE_NAME, XApiSource, media=MEDIA)

@@ -130,17 +130,21 @@ def serve_media(req: StandinRequest) -> StandinResponse:
     found = clip_file(req)
     if isinstance(found, StandinResponse):
         return found
-    data = found.read_bytes()
+    return serve_bytes(req, found.read_bytes(), MP4_TYPE)
+
+
+def serve_bytes(req: StandinRequest, data: bytes, content_type: str) -> StandinResponse:
+    """A file's bytes as a CDN answers: whole, or the single range the request asks for."""
     headers = {"Accept-Ranges": "bytes"}
     wanted = _byte_range(req.headers.get("range", ""), len(data))
     if wanted is None:
-        return StandinResponse(200, data, headers, content_type=MP4_TYPE)
+        return StandinResponse(200, data, headers, content_type=content_type)
     first, last = wanted
     if first >= len(data) or first > last:
         headers["Content-Range"] = f"bytes */{len(data)}"
-        return StandinResponse(416, b"", headers, content_type=MP4_TYPE)
+        return StandinResponse(416, b"", headers, content_type=content_type)
     headers["Content-Range"] = f"bytes {first}-{last}/{len(data)}"
-    return StandinResponse(206, data[first : last + 1], headers, content_type=MP4_TYPE)
+    return StandinResponse(206, data[first : last + 1], headers, content_type=content_type)
 
 
 # ---- streaming faults ------------------------------------------------------------------------

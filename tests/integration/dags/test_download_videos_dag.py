@@ -35,7 +35,7 @@ GOOD, PORTRAIT, OTHER = "1900000000000077001", "1900000000000083004", "190000000
 @pytest.fixture
 def standin(monkeypatch):
     handle = start_in_thread("test_matchday", paused_at=0)
-    monkeypatch.setenv("FOOTY_DOWNLOAD_ALLOWED_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("FOOTY_X_MEDIA_HOSTS", "127.0.0.1")
     monkeypatch.setenv("FOOTY_DOWNLOAD_ALLOW_PRIVATE", "1")
     yield handle
     handle.stop()

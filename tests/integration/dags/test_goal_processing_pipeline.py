@@ -44,7 +44,7 @@ def stack(dags, db, tmp_path, monkeypatch, api_football_connection):
     monkeypatch.setenv("AIRFLOW_VAR_FOOTY_ACTIVATION_LEAD_MINUTES", "0.5")
     monkeypatch.setenv("AIRFLOW_VAR_FOOTY_DISCOVERY",
                        '{"attempts": 2, "interval_seconds": 0.1, "enough_clips": 10}')
-    monkeypatch.setenv("FOOTY_DOWNLOAD_ALLOWED_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("FOOTY_X_MEDIA_HOSTS", "127.0.0.1")
     monkeypatch.setenv("FOOTY_DOWNLOAD_ALLOW_PRIVATE", "1")
     monkeypatch.setenv("FOOTY_STORAGE_URL", (tmp_path / "store").as_uri())
     monkeypatch.setenv("FOOTY_DOWNLOAD_WORK_DIR", str(tmp_path / "work"))

@@ -47,7 +47,7 @@ def standin() -> Iterator[Any]:
 @pytest.fixture(autouse=True)
 def stand_in_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
     """The stand-in host is allowed by configuration, as in the demo."""
-    monkeypatch.setenv("FOOTY_DOWNLOAD_ALLOWED_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("FOOTY_X_MEDIA_HOSTS", "127.0.0.1")
     monkeypatch.setenv("FOOTY_DOWNLOAD_ALLOW_PRIVATE", "1")
 
 
