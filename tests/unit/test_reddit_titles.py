@@ -238,7 +238,10 @@ def test_an_unnamed_goal_matches_on_teams_score_and_minute() -> None:
 
 
 def test_possible_scores_after_a_goal() -> None:
-    assert possible_scores_after((1, 0), []) == ((2, 0),)
+    assert possible_scores_after([True, False, True]) == ((3, 1),)
     # One other goal in the same minute, by the opponent: it came before or after ours.
-    assert possible_scores_after((1, 0), [False]) == ((2, 0), (2, 1))
-    assert possible_scores_after((0, 0), [True]) == ((1, 0), (2, 0))
+    assert possible_scores_after([True], [False]) == ((2, 0), (2, 1))
+    assert possible_scores_after([], [True]) == ((1, 0), (2, 0))
+    # An earlier own goal counts for either side.
+    assert possible_scores_after([None]) == ((1, 1), (2, 0))
+    assert possible_scores_after([True], own_goal=True) == ((1, 1), (2, 0))

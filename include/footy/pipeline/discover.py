@@ -17,14 +17,21 @@ candidates are inserted one by one and never overwritten.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo.database import Database
 
-from footy.errors import ConfigError, CredentialsRejectedError, PayloadError, TransientError
+from footy.errors import (
+    ConfigError,
+    CredentialsRejectedError,
+    FootyError,
+    PayloadError,
+    TransientError,
+)
+from footy.goals import WITHDRAWN as WITHDRAWN_TRACK
 from footy.sources import (
     Candidate,
     ClipSource,
@@ -35,8 +42,10 @@ from footy.sources import (
 )
 from footy.sources.gates import GateConfig, check
 from footy.sources.query import QueryConfig
+from footy.sources.reddit_titles import possible_scores_after, same_team
 from footy.store import sources
 from footy.store.claims import Claim, claim_goal, release, unclaimed
+from footy.store.db import GOALS
 from footy.store.discovery import (
     CANDIDATE,
     REJECTED,
@@ -49,6 +58,7 @@ from footy.store.discovery import (
     stored_source_ids,
     video_id,
 )
+from footy.store.fixtures import find_fixture
 from footy.store.goals import CONFIRMED
 from footy.store.heartbeat import LEASE, ClaimHeartbeat
 from footy.store.status import Stage, mark_stage_done, mark_stage_failed
@@ -179,9 +189,12 @@ def estimated_goal_time(goal: Mapping[str, Any], now: datetime) -> datetime:
     return min(estimates) if estimates else now
 
 
-def goal_query(goal: Mapping[str, Any], cfg: DiscoveryConfig, now: datetime) -> GoalQuery:
+def goal_query(goal: Mapping[str, Any], cfg: DiscoveryConfig, now: datetime, *,
+               scores_after: Sequence[tuple[int, int]] = (),
+               rivals: Sequence[GoalQuery] = ()) -> GoalQuery:  # fmt: skip
     """The search for a goal. An own goal's scorer plays for the other team, so both teams'
-    names (and aliases) are searched with the scorer's name."""
+    names (and aliases) are searched with the scorer's name. Sources that read what a post
+    says also get the score after the goal and the goals a post could be confused with."""
     team = str(goal.get("team_name") or "")
     opponent = goal.get("opponent_name")
     aliases = cfg.aliases_for(team)
@@ -197,9 +210,79 @@ def goal_query(goal: Mapping[str, Any], cfg: DiscoveryConfig, now: datetime) -> 
             minute=goal.get("elapsed"),
             opponent_name=opponent,
             team_aliases=tuple(aliases),
+            opponent_aliases=tuple(cfg.aliases_for(opponent)),
+            stoppage=goal.get("extra"),
+            own_goal=goal.get("detail") == OWN_GOAL,
+            scores_after=tuple(scores_after),
+            rivals=tuple(rivals),
         )
-    except (KeyError, ValueError) as exc:
+    except (KeyError, ValueError, TypeError) as exc:
         raise ConfigError(f"goal {goal.get('_id')} cannot be searched: {exc}") from exc
+
+
+def _match_clock(record: Mapping[str, Any]) -> tuple[int, int]:
+    return int(record.get("elapsed") or 0), int(record.get("extra") or 0)
+
+
+def scores_after(db: Database, goal: Mapping[str, Any],
+                 fixtures: dict[int, Mapping[str, Any]] | None = None,
+                 ) -> tuple[tuple[int, int], ...]:  # fmt: skip
+    """The (team, opponent) scores the goal can have left, from its fixture's goal tracks
+    (pending and confirmed ones; withdrawn goals never counted). Empty when unknown."""
+    fixtures = {} if fixtures is None else fixtures
+    fixture_id = goal.get("fixture_id")
+    if not isinstance(fixture_id, int):
+        return ()
+    if fixture_id not in fixtures:
+        found = find_fixture(db, fixture_id)
+        fixtures[fixture_id] = found[1] if found else {}
+    tracks = list((fixtures[fixture_id].get("debounce") or {}).values())
+    if not tracks:
+        return ()
+    mine = _match_clock(goal)
+    earlier: list[bool | None] = []
+    same: list[bool | None] = []
+    for track in tracks:
+        if track.get("goal_id") == goal.get("_id") or track.get("state") == WITHDRAWN_TRACK:
+            continue
+        side = None if track.get("kind") == "own" else track.get("team_id") == goal.get("team_id")
+        when = _match_clock(track)
+        if when < mine:
+            earlier.append(side)
+        elif when == mine:
+            same.append(side)
+    return possible_scores_after(earlier, same, own_goal=goal.get("detail") == OWN_GOAL)
+
+
+RIVAL_WINDOW = timedelta(hours=6)
+_RIVAL_FIELDS = {"fixture_id": 1, "team_id": 1, "team_name": 1, "opponent_name": 1,
+                 "player_name": 1, "elapsed": 1, "extra": 1, "detail": 1, "kickoff": 1,
+                 "first_seen_after": 1, "confirmed_at": 1}  # fmt: skip
+
+
+def rivals(db: Database, goal: Mapping[str, Any], cfg: DiscoveryConfig,
+           now: datetime) -> tuple[GoalQuery, ...]:  # fmt: skip
+    """Other confirmed goals a post about ``goal`` could also describe: those of its fixture
+    and those of fixtures around the same time between teams of the same names."""
+    names = [n for n in (goal.get("team_name"), goal.get("opponent_name")) if n]
+    names += [a for n in list(names) for a in cfg.aliases_for(n)]
+    query: dict[str, Any] = {"status": CONFIRMED, "_id": {"$ne": goal.get("_id")}}
+    kickoff = goal.get("kickoff")
+    if isinstance(kickoff, datetime):
+        query["kickoff"] = {"$gte": kickoff - RIVAL_WINDOW, "$lte": kickoff + RIVAL_WINDOW}
+    fixtures: dict[int, Mapping[str, Any]] = {}
+    found = []
+    for other in db[GOALS].find(query, _RIVAL_FIELDS):
+        if other.get("fixture_id") != goal.get("fixture_id") and not any(
+                same_team(str(other.get(k) or ""), names)
+                for k in ("team_name", "opponent_name")):  # fmt: skip
+            continue
+        try:
+            found.append(goal_query(other, cfg, now,
+                                    scores_after=scores_after(db, other, fixtures)))
+        except ConfigError:
+            continue  # a goal that cannot be searched cannot be confused with either
+    return tuple(found)
 
 
 def _video_doc(goal: Mapping[str, Any], item: Candidate | Rejected, reasons: list[str],
@@ -264,9 +347,13 @@ def _not_searchable(goal: Mapping[str, Any] | None, now: datetime, *, due_only: 
     return None
 
 
+def _as_list(found: ClipSource | Sequence[ClipSource]) -> list[ClipSource]:
+    return [found] if isinstance(found, ClipSource) else list(found)
+
+
 def discover_goal(
     db: Database,
-    source: ClipSource,
+    clip_sources: ClipSource | Sequence[ClipSource],
     goal_id: str,
     *,
     owner: str,
@@ -274,30 +361,44 @@ def discover_goal(
     cfg: DiscoveryConfig | None = None,
     due_only: bool = True,
     force: bool = False,
-    credential: str | None = None,
+    credentials: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Claim the goal, run one search attempt, store its posts, record the outcome.
+    """Claim the goal, run one search attempt on every source, store the posts, record the
+    outcome.
 
     ``due_only=False`` (a manual run) searches before ``next_at``; ``force=True`` also
     searches a goal whose window has ended. Returns a JSON-able summary; ``status`` is
     ``searched``, ``skipped``, ``rate_limited`` or ``error``.
 
-    ``credential`` (a fingerprint, ``footy.store.sources.credential_id``) is what the source
-    was built with: a source whose credentials were rejected is paused for that credential
-    (the first rejection raises, later goals are skipped without a call) and resumes when it
-    is given another.
+    Each source keeps its own state on the goal (``search.sources.<name>``: ``since_id``,
+    ``rate_limited_until``, ``last_error``, ``last_query``). A source that is rate limited or
+    fails does not hold the others back: the attempt counts when at least one source
+    answered. ``credentials`` maps a source name to the fingerprint of what it was built with
+    (``footy.store.sources.credential_id``): a source whose credentials were rejected is
+    paused for them (the first rejection raises once the other sources' posts are stored;
+    later goals skip it without a call) and resumes when it is given others.
     """
     cfg = cfg or DiscoveryConfig()
+    enabled = _as_list(clip_sources)
+    if not enabled:
+        raise ConfigError("no clip source is enabled (footy_discovery.sources)")
     goal = find_goal(db, goal_id)
     label = str((goal or {}).get("label") or goal_id)
     if goal is None:
         raise ConfigError(f"goal {goal_id!r} is not known")
-    if credential is not None:
-        if sources.resume_if_changed(db, source.name, credential, now):
-            log.info("source %s: credentials changed, resumed", source.name)
-        pause = sources.paused(db, source.name)
-        if pause:
-            return _skip(goal_id, label, _paused_reason(source.name, pause))
+    active, paused_reasons = [], []
+    for source in enabled:
+        credential = (credentials or {}).get(source.name)
+        if credential is not None:
+            if sources.resume_if_changed(db, source.name, credential, now):
+                log.info("source %s: credentials changed, resumed", source.name)
+            pause = sources.paused(db, source.name)
+            if pause:
+                paused_reasons.append(_paused_reason(source.name, pause))
+                continue
+        active.append(source)
+    if not active:
+        return _skip(goal_id, label, "; ".join(paused_reasons))
     reason = _not_searchable(goal, now, due_only=due_only, force=force)
     if reason:
         return _skip(goal_id, label, reason)
@@ -310,15 +411,15 @@ def discover_goal(
     if reason or goal is None:
         release(db, claim)
         return _skip(goal_id, label, reason or "unknown goal")
-    try:
-        with ClaimHeartbeat(db, claim, cfg.lease):
-            return _attempt(db, source, goal, claim, label, now, cfg)
-    except CredentialsRejectedError as exc:
-        if credential is not None and not sources.pause(db, source.name, credential, exc, now):
-            # another goal's search saw it first and reported it: this one just waits
-            pause = sources.paused(db, source.name)
-            return _skip(goal_id, label, _paused_reason(source.name, pause))
-        raise
+    with ClaimHeartbeat(db, claim, cfg.lease):
+        summary, rejected = _attempt(db, active, goal, claim, label, now, cfg)
+    for name, exc in rejected.items():
+        credential = (credentials or {}).get(name)
+        if credential is None or sources.pause(db, name, credential, exc, now):
+            raise exc  # the first goal to meet it fails, loudly; its other posts are stored
+    if paused_reasons:
+        summary["paused"] = paused_reasons
+    return summary
 
 
 def _paused_reason(name: str, pause: dict[str, Any] | None) -> str:
@@ -330,8 +431,54 @@ def _paused_reason(name: str, pause: dict[str, Any] | None) -> str:
             "change its connection to resume")
 
 
-def _attempt(db: Database, source: ClipSource, goal: dict[str, Any], claim: Claim, label: str,
-             now: datetime, cfg: DiscoveryConfig) -> dict[str, Any]:  # fmt: skip
+def _source_state(search: Mapping[str, Any], name: str) -> dict[str, Any]:
+    state = dict((search.get("sources") or {}).get(name) or {})
+    if name == "x" and "since_id" not in state and search.get("since_id"):
+        state["since_id"] = search["since_id"]  # kept by a window that began before sources
+    return state
+
+
+def _newer_id(previous: str | None, found: str | None) -> str | None:
+    """The since_id to keep: the larger of two numeric ids (X), else the newest given."""
+    if previous and found and previous.isdigit() and found.isdigit():
+        return max(previous, found, key=int)
+    return found or previous
+
+
+@dataclass
+class _Outcome:
+    """What each source did in one attempt."""
+
+    results: dict[str, SearchResult] = field(default_factory=dict)
+    rate_limited: dict[str, SourceRateLimitedError] = field(default_factory=dict)
+    failed: dict[str, FootyError] = field(default_factory=dict)
+    rejected: dict[str, CredentialsRejectedError] = field(default_factory=dict)
+    waiting: dict[str, datetime] = field(default_factory=dict)  # still rate limited
+
+
+def _search_all(active: list[ClipSource], query: GoalQuery, search: Mapping[str, Any],
+                now: datetime) -> _Outcome:  # fmt: skip
+    outcome = _Outcome()
+    for source in active:
+        state = _source_state(search, source.name)
+        until = state.get("rate_limited_until")
+        if isinstance(until, datetime) and _utc(until) > now:
+            outcome.waiting[source.name] = _utc(until)
+            continue
+        try:
+            outcome.results[source.name] = source.search(query, since_id=state.get("since_id"))
+        except SourceRateLimitedError as exc:
+            outcome.rate_limited[source.name] = exc
+        except CredentialsRejectedError as exc:
+            outcome.rejected[source.name] = exc
+        except (TransientError, PayloadError) as exc:
+            outcome.failed[source.name] = exc
+    return outcome
+
+
+def _attempt(db: Database, active: list[ClipSource], goal: dict[str, Any], claim: Claim,
+             label: str, now: datetime,
+             cfg: DiscoveryConfig) -> tuple[dict[str, Any], dict[str, Exception]]:  # fmt: skip
     goal_id = str(goal["_id"])
     status = goal.get("processing_status") or {}
     search = status.get("search") or {}
@@ -339,30 +486,43 @@ def _attempt(db: Database, source: ClipSource, goal: dict[str, Any], claim: Clai
     summary = _skip(goal_id, label, "")
     summary.update(reason=None, attempt=attempt)
     try:
-        query = goal_query(goal, cfg, now)
+        reads_posts = any(getattr(s, "reads_posts", False) for s in active)
+        query = goal_query(goal, cfg, now, scores_after=scores_after(db, goal),
+                           rivals=rivals(db, goal, cfg, now) if reads_posts else ())
     except ConfigError as exc:  # nothing usable to search with: retrying cannot help
-        return _record_error(db, goal, claim, exc, summary, now, cfg, give_up=True)
+        return _record_error(db, goal, claim, exc, summary, now, cfg, give_up=True), {}
     try:
-        result = source.search(query, since_id=search.get("since_id"))
-    except SourceRateLimitedError as exc:
-        # Not an attempt: the source did not answer. Come back when the window resets.
-        next_at = max(_utc(exc.reset_at), now)
-        mark_stage_failed(db, claim, exc, now=now, fields={
-            f"{SEARCH}.next_at": next_at, f"{SEARCH}.rate_limited_until": next_at})  # fmt: skip
-        log.warning("%s: rate limited until %s", label, next_at.isoformat())
-        return {**summary, "status": "rate_limited", "next_at": next_at.isoformat(),
-                "error": {"type": type(exc).__name__, "message": str(exc)}}  # fmt: skip
-    except (TransientError, PayloadError) as exc:
-        return _record_error(db, goal, claim, exc, summary, now, cfg)
+        outcome = _search_all(active, query, search, now)
     except BaseException as exc:
-        # Credentials, a refused request, a bug: every goal would fail alike. Record, raise.
+        # A refused request, a bug: every goal would fail alike. Record, raise.
         mark_stage_failed(db, claim, exc, now=now,
                           fields={f"{SEARCH}.next_at": now + cfg.interval})
         raise
+    per_source: dict[str, Any] = {}
+    for name, limited in outcome.rate_limited.items():
+        until = max(_utc(limited.reset_at), now)
+        per_source[f"{SEARCH}.sources.{name}.rate_limited_until"] = until
+        per_source[f"{SEARCH}.sources.{name}.last_error"] = limited.as_record()
+        log.warning("%s: %s rate limited until %s", label, name, until.isoformat())
+    for name, exc in {**outcome.failed, **outcome.rejected}.items():
+        per_source[f"{SEARCH}.sources.{name}.last_error"] = exc.as_record()
+        log.warning("%s: %s failed: %s: %s", label, name, type(exc).__name__, exc)
+
+    if not outcome.results:
+        return _nothing_answered(db, goal, claim, outcome, per_source, summary, now,
+                                 cfg), dict(outcome.rejected)  # fmt: skip
 
     goal_time = query.goal_time
-    known = stored_source_ids(db, goal_id, result.source)
-    docs = gate_documents(goal, result, goal_time, known, cfg, attempt, now)
+    docs = []
+    for name, result in outcome.results.items():
+        known = stored_source_ids(db, goal_id, name)
+        docs += gate_documents(goal, result, goal_time, known, cfg, attempt, now)
+        state = _source_state(search, name)
+        per_source[f"{SEARCH}.sources.{name}.since_id"] = _newer_id(state.get("since_id"),
+                                                                    result.newest_id)
+        per_source[f"{SEARCH}.sources.{name}.last_query"] = result.query
+        per_source[f"{SEARCH}.sources.{name}.last_error"] = None
+        per_source[f"{SEARCH}.sources.{name}.rate_limited_until"] = None
     inserted = set(insert_new_videos(db, docs))
     new_candidates = [d["_id"] for d in docs if d["_id"] in inserted and d["state"] == CANDIDATE]
     new_rejected = [d["_id"] for d in docs if d["_id"] in inserted and d["state"] == REJECTED]
@@ -371,37 +531,71 @@ def _attempt(db: Database, source: ClipSource, goal: dict[str, Any], claim: Clai
     ended = ("enough_clips" if accepted >= cfg.enough_clips
              else "attempts" if attempt >= cfg.attempts else None)  # fmt: skip
     next_at = now + cfg.interval
-    since_id = _max_id(search.get("since_id"), result.newest_id)
     fields: dict[str, Any] = {
+        **per_source,
         f"{SEARCH}.attempts": attempt,
         f"{SEARCH}.accepted": accepted,
         f"{SEARCH}.rejected": rejected_count(db, goal_id),
-        f"{SEARCH}.since_id": since_id,
         f"{SEARCH}.next_at": None if ended else next_at,
         f"{SEARCH}.last_attempt_at": now,
-        f"{SEARCH}.last_query": result.query,
+        f"{SEARCH}.last_query": " | ".join(r.query for r in outcome.results.values()),
         f"{SEARCH}.goal_time": goal_time,
-        f"{SEARCH}.truncated": result.truncated,
+        f"{SEARCH}.truncated": any(r.truncated for r in outcome.results.values()),
     }
     if ended:
         fields[f"{SEARCH}.ended"] = ended
     current = mark_stage_done(db, claim, finished=ended is not None, fields=fields, now=now)
-    log.info("%s: attempt %d, %d new candidate(s), %d new rejected, %d accepted in all%s",
-             label, attempt, len(new_candidates), len(new_rejected), accepted,
-             f"; window ended ({ended})" if ended else "")
+    by_source = {name: sum(1 for d in docs if d["_id"] in inserted and d["source"] == name)
+                 for name in outcome.results}  # fmt: skip
+    log.info("%s: attempt %d, %d new candidate(s), %d new rejected, %d accepted in all "
+             "(new posts by source: %s)%s", label, attempt, len(new_candidates),
+             len(new_rejected), accepted, by_source,
+             f"; window ended ({ended})" if ended else "")  # fmt: skip
+    unanswered = sorted({*outcome.rate_limited, *outcome.failed, *outcome.rejected,
+                         *outcome.waiting})  # fmt: skip
     return {**summary, "status": "searched" if current else "stale",
             "new_candidates": new_candidates, "new_rejected": new_rejected,
+            "new_by_source": by_source, "unanswered": unanswered,
             "accepted": accepted, "finished": ended is not None, "ended": ended,
-            "next_at": None if ended else next_at.isoformat(), "since_id": since_id}  # fmt: skip
+            "next_at": None if ended else next_at.isoformat()}, dict(outcome.rejected)  # fmt: skip
+
+
+def _nothing_answered(db: Database, goal: dict[str, Any], claim: Claim, outcome: _Outcome,
+                      per_source: dict[str, Any], summary: dict[str, Any], now: datetime,
+                      cfg: DiscoveryConfig) -> dict[str, Any]:  # fmt: skip
+    """No source answered: not an attempt. Rate limits move the next attempt to the first
+    reset; errors count towards ``max_errors``; rejected credentials are raised by the
+    caller."""
+    if outcome.failed:
+        exc = next(iter(outcome.failed.values()))
+        return _record_error(db, goal, claim, exc, summary, now, cfg, fields=per_source)
+    if outcome.rejected:
+        exc = next(iter(outcome.rejected.values()))
+        mark_stage_failed(db, claim, exc, now=now,
+                          fields={**per_source, f"{SEARCH}.next_at": now + cfg.interval})
+        return {**summary, "status": "error", "error": exc.as_record()}
+    resets = {**outcome.waiting,
+              **{n: max(_utc(e.reset_at), now) for n, e in outcome.rate_limited.items()}}
+    next_at = min(resets.values())
+    fields = {**per_source, f"{SEARCH}.next_at": next_at, f"{SEARCH}.rate_limited_until": next_at}
+    if outcome.rate_limited:
+        mark_stage_failed(db, claim, next(iter(outcome.rate_limited.values())), now=now,
+                          fields=fields)
+    else:  # every source still waits out an earlier limit: nothing new to report
+        mark_stage_done(db, claim, finished=False, fields=fields, now=now)
+    error = next(iter(outcome.rate_limited.values()), None)
+    return {**summary, "status": "rate_limited", "next_at": next_at.isoformat(),
+            "error": error.as_record() if error else None}
 
 
 def _record_error(db: Database, goal: dict[str, Any], claim: Claim, exc: BaseException,
                   summary: dict[str, Any], now: datetime, cfg: DiscoveryConfig, *,
-                  give_up: bool = False) -> dict[str, Any]:  # fmt: skip
+                  give_up: bool = False,
+                  fields: Mapping[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
     """A failed attempt: recorded, retried at the next interval; too many end the window."""
     errors = int(((goal.get("processing_status") or {}).get("errors") or {}).get(claim.stage, 0))
     give_up = give_up or errors + 1 >= cfg.max_errors
-    fields: dict[str, Any] = {f"{SEARCH}.next_at": None if give_up else now + cfg.interval}
+    fields = {**(fields or {}), f"{SEARCH}.next_at": None if give_up else now + cfg.interval}
     if give_up:
         fields.update({"processing_status.twitter_scraped": True,
                        f"processing_status.{claim.stage}_done_at": now,

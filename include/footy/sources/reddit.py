@@ -250,6 +250,7 @@ class RedditSource:
     """
 
     name = SOURCE_NAME
+    reads_posts = True  # matches a post to a goal by what it says: it needs the rivals
 
     def __init__(
         self,

@@ -217,15 +217,26 @@ def matching_goal(post: GoalPost, goal: GoalQuery, *,
 
 
 def possible_scores_after(
-    before: tuple[int, int], same_minute: Sequence[bool]
+    earlier: Sequence[bool | None], same_minute: Sequence[bool | None] = (), *,
+    own_goal: bool = False,
 ) -> tuple[tuple[int, int], ...]:
     """Scores (team, opponent) a goal can have left.
 
-    ``before`` is the score (team, opponent) of the goals strictly before its minute;
-    ``same_minute`` says, for each other goal in that minute, whether the goal's own team
-    scored it. A feed orders goals of one minute arbitrarily, so each may come before it.
+    ``earlier`` lists the goals strictly before its minute and ``same_minute`` the other goals
+    of that minute, each as True (the goal's team scored it), False (the opponent did) or
+    None (an own goal: feeds disagree on which team they file it under). A feed orders goals
+    of one minute arbitrarily, so each of those may have come before it or after. An
+    ``own_goal`` itself counts for either side, for the same reason.
     """
-    scores = {(before[0] + 1, before[1])}
-    for ours in same_minute:
-        scores |= {(team + ours, opponent + (not ours)) for team, opponent in scores}
+
+    def add(scores: set[tuple[int, int]], side: bool | None) -> set[tuple[int, int]]:
+        sides = (True, False) if side is None else (side,)
+        return {(team + ours, opponent + (not ours)) for team, opponent in scores
+                for ours in sides}  # fmt: skip
+
+    scores = add({(0, 0)}, None if own_goal else True)
+    for side in earlier:
+        scores = add(scores, side)
+    for side in same_minute:
+        scores |= add(scores, side)
     return tuple(sorted(scores))

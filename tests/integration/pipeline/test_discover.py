@@ -125,7 +125,7 @@ def test_goal_ends_with_exactly_the_expected_candidates_and_rejections(db, stand
     assert status["search"]["attempts"] == CFG.attempts
     assert status["search"]["ended"] == "attempts"
     assert status["search"]["accepted"] == 3 and status["search"]["rejected"] == 4
-    assert status["search"]["since_id"] == "1900000000000085006"
+    assert status["search"]["sources"]["x"]["since_id"] == "1900000000000085006"
     assert "Haaland" in status["search"]["last_query"]
     assert len(stored) == len(videos(db, haaland)) == 7
     assert search(db, standin, source, haaland, 94)["reason"].startswith("search window")
@@ -215,7 +215,8 @@ def test_rerunning_is_idempotent(db, standin, source, haaland):
             db[GOALS].find_one({"_id": haaland})) == before
     # A forced manual search stores nothing twice and leaves later states alone.
     db[VIDEOS].update_one({"source_id": "1900000000000077001"}, {"$set": {"state": "stored"}})
-    db[GOALS].update_one({"_id": haaland}, {"$unset": {"processing_status.search.since_id": ""}})
+    db[GOALS].update_one({"_id": haaland},
+                         {"$unset": {"processing_status.search.sources.x.since_id": ""}})
     forced = search(db, standin, source, haaland, 94, due_only=False, force=True)
     assert forced["status"] == "searched"
     assert forced["new_candidates"] == forced["new_rejected"] == []
@@ -292,20 +293,21 @@ def test_rejected_credentials_pause_the_source_until_they_change(db, standin, so
     wrong, right = sources.credential_id("wrong-token"), sources.credential_id(TOKEN)
     # The first goal meets the rejection: it raises (the task fails, once) and pauses X.
     with pytest.raises(XAuthError):
-        search(db, standin, bad, HAALAND, 160, credential=wrong)
+        search(db, standin, bad, HAALAND, 160, credentials={"x": wrong})
     pause = sources.paused(db, "x")
     assert pause["credential"] == wrong and pause["error"]["type"] == "XAuthError"
     assert "wrong-token" not in str(pause)  # a fingerprint, never the secret
     # Later goals are skipped, naming the pause, without a call to X; no search is waiting.
     calls = x_requests(standin)
-    skipped = search(db, standin, bad, OWN_GOAL, 161, credential=wrong)
+    skipped = search(db, standin, bad, OWN_GOAL, 161, credentials={"x": wrong})
     assert skipped["status"] == "skipped" and "source x paused" in skipped["reason"]
     assert x_requests(standin) == calls
     assert waiting(db, "search", _at(standin, 170)) == []
     # The connection changes: the source resumes and both goals are searched.
-    assert search(db, standin, source, OWN_GOAL, 170, credential=right)["status"] == "searched"
+    fixed = {"x": right}
+    assert search(db, standin, source, OWN_GOAL, 170, credentials=fixed)["status"] == "searched"
     assert sources.paused(db, "x") is None
-    assert search(db, standin, source, HAALAND, 171, credential=right)["status"] == "searched"
+    assert search(db, standin, source, HAALAND, 171, credentials=fixed)["status"] == "searched"
 
 
 def test_config_from_variable_is_validated():
