@@ -1,23 +1,30 @@
 """
 ### scrape_twitter
 
-Clip discovery. For every confirmed goal whose next search is due
-(`processing_status.search.next_at`), one mapped task instance, named by the goal
-("E. Haaland 11' Manchester City v Arsenal"), claims the goal, searches X for posts newer
-than its last attempt, and stores each post in `videos`: `candidate` when it passes the
-metadata gates, `rejected` with `reject_reasons` otherwise. A goal is searched up to 10
-times about a minute apart, or until 10 clips were accepted; then
-`processing_status.twitter_scraped` becomes true. New candidates are announced on the
-`footy_clip_candidates` Asset (`{"goal_ids": [...], "video_ids": [...]}`) for download.
+Clip discovery, on every enabled source: X (recent search) and r/soccer on Reddit. For every
+confirmed goal whose next search is due (`processing_status.search.next_at`), one mapped
+task instance, named by the goal ("E. Haaland 11' Manchester City v Arsenal"), claims the
+goal, asks each source for posts newer than its last attempt, and stores each post in
+`videos`: `candidate` when it passes the metadata gates, `rejected` with `reject_reasons`
+otherwise. Reddit posts count only when their title announces this goal (teams, score after
+the goal, minute and scorer, r/soccer's `Home [1] - 0 Away - Scorer 23'`). Each source keeps
+its own state on the goal (`processing_status.search.sources.<name>`): one that is rate
+limited or failing does not hold the others back. A goal is searched up to 10 times about a
+minute apart, or until 10 clips were accepted; then `processing_status.twitter_scraped`
+becomes true. New candidates are announced on the `footy_clip_candidates` Asset
+(`{"goal_ids": [...], "video_ids": [...]}`) for download, where the clips of all sources are
+deduplicated together.
 
 Runs on `footy_confirmed_goals` events, on its own `footy_searches_pending` events (a goal
 whose window goes on: the new run's deferred sensor wakes when the next attempt is due) and
 when its watcher finds a due goal no run picked up (`footy_searches_waiting`). Settings: Variable
-`footy_discovery` (JSON, all optional: `attempts`, `interval_seconds`, `enough_clips`,
-`max_errors`, `lease_seconds`, `gates` {`min_duration_s`, `max_duration_s`, `min_aspect`,
-`max_aspect`, `min_short_edge`, `posted_grace_seconds`}, `team_aliases`
-{"Manchester City": ["Man City"]}); connection `x_api` (host = base URL, password = bearer
-token).
+`footy_discovery` (JSON, all optional: `sources` (default `["x"]`; `["reddit"]` needs no X
+account), `attempts`, `interval_seconds`, `enough_clips`, `max_errors`, `lease_seconds`,
+`gates` {`min_duration_s`, `max_duration_s`, `min_aspect`, `max_aspect`, `min_short_edge`,
+`posted_grace_seconds`}, `team_aliases` {"Manchester City": ["Man City"]}); connections
+`x_api` (host = base URL, password = bearer token) and `reddit_api` (host =
+`https://oauth.reddit.com`, login/password = the app's client id and secret, extra
+`{"user_agent": "python:footy:1.0 (by /u/you)"}`).
 
 Search given goals now, even before their next attempt is due (`force` also searches goals
 whose search window has ended):

@@ -1,7 +1,7 @@
 """``python -m footy status``: the seed's "Check MongoDB Status" as a command.
 
-Goals per stage, fixtures per bucket, clips per state, stuck claims and recent errors by
-class. Reads ``$MONGO_URI`` (or ``--uri``) and ``$FOOTY_MONGO_DB``.
+Goals per stage, fixtures per bucket, clips per state and per source, stuck claims and
+recent errors by class. Reads ``$MONGO_URI`` (or ``--uri``) and ``$FOOTY_MONGO_DB``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from footy.store.report import (
     goal_summaries,
     nameless_goals,
     recent_errors,
+    source_counts,
     stuck_claims,
     video_counts,
 )
@@ -34,6 +35,7 @@ def collect(db, now: datetime | None = None) -> dict:
         "goals": goal_counts(db),
         "nameless_goals": nameless_goals(db),
         "clips": video_counts(db),
+        "clips_by_source": source_counts(db),
         "stuck_claims": stuck_claims(db),
         "errors": recent_errors(db),
     }
@@ -61,6 +63,11 @@ def render(report: dict) -> str:
     lines.append("clips:")
     lines += [f"  {state:<22} {n:>6}" for state, n in sorted(report["clips"].items())] or [
         "  (none)"]
+    for name, states in report["clips_by_source"].items():
+        found = sum(states.values())
+        lines.append(f"  from {name:<17} {found:>6}  (kept {states.get('kept', 0)}, "
+                     f"duplicate {states.get('duplicate', 0)}, "
+                     f"rejected {states.get('rejected', 0)})")
     lines.append(f"stuck claims: {len(report['stuck_claims'])}")
     lines += [
         f"  {c['stage']:<9} {c['goal_id']} (owner {c['owner']}, "
@@ -80,14 +87,16 @@ def render(report: dict) -> str:
 def render_goals(summaries: list[dict]) -> str:
     """The per-goal summary the demo ends with."""
     lines = [f"{'goal':<46} {'status':<10} {'found':>5} {'dups':>4} {'kept':>4}  "
-             f"{'1st keeper':>10}  rejected"]
+             f"{'1st keeper':>10}  {'by source (found/kept)':<22}  rejected"]
     for g in summaries:
         first = g["seconds_to_first_keeper"]
         rejected = ", ".join(f"{k} x{n}" for k, n in sorted(g["rejected"].items())) or "-"
+        by_source = " ".join(f"{name} {n}/{g['kept_by_source'].get(name, 0)}"
+                             for name, n in sorted(g["found_by_source"].items())) or "-"
         lines.append(
             f"{g['label'][:46]:<46} {g['status'] if not g['completed'] else 'completed':<10} "
             f"{g['clips_found']:>5} {g['duplicates']:>4} {len(g['keepers']):>4}  "
-            f"{(f'{first:.0f}s' if first is not None else '-'):>10}  {rejected}"
+            f"{(f'{first:.0f}s' if first is not None else '-'):>10}  {by_source:<22}  {rejected}"
         )
     return "\n".join(lines)
 

@@ -13,7 +13,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 # Compressed time needs a faster cadence than production's defaults.
-DISCOVERY = {"attempts": 4, "interval_seconds": 15, "enough_clips": 10}
+DISCOVERY = {"attempts": 4, "interval_seconds": 15, "enough_clips": 10,
+             "sources": ["x", "reddit"]}
+REDDIT_AGENT = "python:footy-embedded:1.0 (local stand-in)"
 
 
 def embedded_env(
@@ -31,6 +33,10 @@ def embedded_env(
             {"conn_type": "http", "host": standin_url, "password": "embedded-api-key"}),
         "AIRFLOW_CONN_X_API": json.dumps(
             {"conn_type": "http", "host": standin_url, "password": "embedded-bearer-token"}),
+        "AIRFLOW_CONN_REDDIT_API": json.dumps(
+            {"conn_type": "http", "host": standin_url, "login": "embedded-app",
+             "password": "embedded-secret",
+             "extra": {"user_agent": REDDIT_AGENT, "auth_url": standin_url}}),
         "FOOTY_STORAGE_URL": (root / ".footy" / "storage").resolve().as_uri(),
         # The clip hosts are the stand-in on loopback: allowed by configuration, not by code,
         # and only its port (not the Airflow API's, on the same address).

@@ -17,6 +17,7 @@ from footy.store.sources import credential_id
 
 API_FOOTBALL_CONN_ID = "api_football"
 X_API_CONN_ID = "x_api"
+REDDIT_API_CONN_ID = "reddit_api"
 
 
 def base_url(conn: Any) -> str:
@@ -48,6 +49,45 @@ def x_source(**settings: Any) -> tuple[ClipSource, str]:
     options: dict[str, Any] = {"timeout": (5.0, 20.0), "max_attempts": 3, **settings}
     source = create_source("x", base_url=base_url(conn), bearer_token=conn.password, **options)
     return source, credential_id(conn.password)
+
+
+def reddit_source(**settings: Any) -> tuple[ClipSource, str]:
+    """r/soccer from connection ``reddit_api``: host = API base URL
+    (``https://oauth.reddit.com``), login = the app's client id, password = its secret, extra
+    ``{"user_agent": "python:footy:1.0 (by /u/you)", "auth_url": "https://www.reddit.com"}``
+    (Reddit requires a descriptive agent). Returns the source and the secret's fingerprint."""
+    conn = BaseHook.get_connection(REDDIT_API_CONN_ID)
+    if not conn.login or not conn.password:
+        raise ConfigError(f"connection {REDDIT_API_CONN_ID!r} needs login (the app's client id) "
+                          "and password (its secret)")
+    extra = conn.extra_dejson or {}
+    agent = str(extra.get("user_agent") or "")
+    if not agent:
+        raise ConfigError(f"connection {REDDIT_API_CONN_ID!r}: extra.user_agent is required "
+                          "(e.g. 'python:footy:1.0 (by /u/you)')")
+    options: dict[str, Any] = {"timeout": (5.0, 20.0), "max_attempts": 3, **settings}
+    if extra.get("auth_url"):
+        options["auth_url"] = str(extra["auth_url"])
+    source = create_source("reddit", base_url=base_url(conn), client_id=conn.login,
+                           client_secret=conn.password, user_agent=agent, **options)
+    return source, credential_id(f"{conn.login}:{conn.password}")
+
+
+SOURCE_BUILDERS = {"x": x_source, "reddit": reddit_source}
+
+
+def enabled_sources(names: tuple[str, ...]) -> tuple[list[ClipSource], dict[str, str]]:
+    """The enabled sources, built from their connections, and their credential fingerprints.
+    An enabled source without a usable connection is a clear error naming it."""
+    built, credentials = [], {}
+    for name in names:
+        builder = SOURCE_BUILDERS.get(name)
+        if builder is None:
+            raise ConfigError(f"clip source {name!r} has no connection builder "
+                              f"(known: {', '.join(sorted(SOURCE_BUILDERS))})")
+        source, credentials[name] = builder()
+        built.append(source)
+    return built, credentials
 
 
 def json_variable(key: str, default: Any) -> Any:

@@ -39,6 +39,7 @@ from footy.sources import (
     Rejected,
     SearchResult,
     SourceRateLimitedError,
+    available_sources,
 )
 from footy.sources.gates import GateConfig, check
 from footy.sources.query import QueryConfig
@@ -116,6 +117,16 @@ def _aliases(raw: Any) -> dict[str, tuple[str, ...]]:
     return {k: tuple(v) for k, v in raw.items()}
 
 
+def _source_names(raw: Any) -> tuple[str, ...]:
+    known = available_sources()
+    if not isinstance(raw, list) or not raw or not all(isinstance(n, str) for n in raw):
+        raise ConfigError(f"footy_discovery.sources must be a non-empty list of names from {known}")
+    unknown = [n for n in raw if n not in known]
+    if unknown:
+        raise ConfigError(f"footy_discovery.sources: unknown {unknown} (known: {known})")
+    return tuple(dict.fromkeys(raw))
+
+
 @dataclass(frozen=True)
 class DiscoveryConfig:
     """The search window and gates (Airflow Variable ``footy_discovery``, all optional)."""
@@ -127,6 +138,7 @@ class DiscoveryConfig:
     lease: timedelta = LEASE  # renewed by a heartbeat while the search runs
     gates: GateConfig = field(default_factory=GateConfig)
     team_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    sources: tuple[str, ...] = ("x",)
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any] | None) -> DiscoveryConfig:
@@ -134,7 +146,7 @@ class DiscoveryConfig:
         if not isinstance(raw, Mapping):
             raise ConfigError("footy_discovery must be a JSON object")
         known = {"attempts", "interval_seconds", "enough_clips", "max_errors",
-                 "lease_seconds", "gates", "team_aliases"}  # fmt: skip
+                 "lease_seconds", "gates", "team_aliases", "sources"}  # fmt: skip
         unknown = set(raw) - known
         if unknown:
             raise ConfigError(f"footy_discovery: unknown keys {sorted(unknown)}")
@@ -146,6 +158,7 @@ class DiscoveryConfig:
             lease=timedelta(seconds=_positive(raw, "lease_seconds", LEASE.total_seconds(), float)),
             gates=gate_config(raw.get("gates", {})),
             team_aliases=_aliases(raw.get("team_aliases", {})),
+            sources=_source_names(raw.get("sources", ["x"])),
         )
 
     def aliases_for(self, team_name: str | None) -> list[str]:

@@ -83,6 +83,14 @@ def video_counts(db: Database) -> dict[str, int]:
     return dict(Counter(doc.get("state", "?") for doc in db[VIDEOS].find({}, {"state": 1})))
 
 
+def source_counts(db: Database) -> dict[str, dict[str, int]]:
+    """Clips per source and state: ``{"reddit": {"kept": 3, "duplicate": 1}, ...}``."""
+    counts: dict[str, Counter[str]] = {}
+    for doc in db[VIDEOS].find({}, {"source": 1, "state": 1}):
+        counts.setdefault(str(doc.get("source") or "?"), Counter())[doc.get("state", "?")] += 1
+    return {name: dict(states) for name, states in sorted(counts.items())}
+
+
 def stuck_claims(db: Database, now: datetime | None = None) -> list[dict[str, Any]]:
     """Claims whose lease ran out without a release: a worker died holding them."""
     now = now or datetime.now(UTC)
@@ -185,6 +193,8 @@ def goal_summaries(db: Database) -> list[dict[str, Any]]:
                 "status": goal.get("status"),
                 "completed": bool(status.get("completed")),
                 "clips_found": len(videos),
+                "found_by_source": dict(Counter(str(v.get("source")) for v in videos)),
+                "kept_by_source": dict(Counter(str(v.get("source")) for v in kept)),
                 "rejected": dict(reasons),
                 "duplicates": sum(1 for v in videos if v.get("state") == "duplicate"),
                 "keepers": sorted(v["_id"] for v in kept),

@@ -16,7 +16,7 @@ from footy.store import selection
 from footy.store.discovery import goal_label
 from footy.store.status import Stage
 from footy_airflow.assets import CLIP_CANDIDATES, SEARCHES_PENDING
-from footy_airflow.connections import json_variable, x_source
+from footy_airflow.connections import enabled_sources, json_variable
 from footy_airflow.mongo import footy_db
 from footy_airflow.params import requested_goal_ids
 
@@ -71,10 +71,10 @@ def search_goal(
         cfg = DiscoveryConfig.from_dict(json_variable(DISCOVERY_VARIABLE, {}))
         if final:  # this attempt is the window's last, whatever it finds
             cfg = dataclasses.replace(cfg, attempts=1)
-        source, credential = x_source()
-        result = discover_goal(db, source, goal_id, owner=owner, now=_now(), cfg=cfg,
+        sources, credentials = enabled_sources(cfg.sources)
+        result = discover_goal(db, sources, goal_id, owner=owner, now=_now(), cfg=cfg,
                                due_only=not manual, force=manual and bool(params.get("force")),
-                               credential=credential)  # fmt: skip
+                               credentials=credentials)  # fmt: skip
     except PermanentError as exc:
         # Bad settings fail every goal alike: fail loudly, without retries. Rejected
         # credentials fail the first goal that meets them; they pause the source, and later

@@ -15,14 +15,12 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from replay import replay_until
 
-from footy.api_football import ApiFootballClient
 from footy.errors import PayloadError
 from footy.pipeline.discover import DiscoveryConfig, discover_goal
-from footy.pipeline.fixtures import Tracking, advance, ingest, monitor
-from footy.pipeline.goals import process_fixture_goals
 from footy.sources.x_api import SEARCH_PATH, XApiSource, XAuthError
-from footy.store import FIXTURES_ACTIVE, GOALS, VIDEOS
+from footy.store import GOALS, VIDEOS
 from footy_testbed.standin.server import start_in_thread
 
 pytestmark = pytest.mark.integration
@@ -63,16 +61,7 @@ def _at(standin, t: float) -> datetime:
 
 
 def confirm_goals(db, standin, until: float) -> None:
-    """The fixture half as the DAGs run it, polled every scenario second up to ``until``."""
-    client = ApiFootballClient(standin.url, "test-key", timeout=(2, 5), max_attempts=2,
-                               backoff_initial=0.05, backoff_max=0.2, max_total_wait=2)
-    ingest(db, client, BASE.date().isoformat(), Tracking([39, 45], [], 2025), _at(standin, 0))
-    for t in range(0, int(until) + 1):
-        now = _at(standin, t)
-        advance(db, now, lead=timedelta(seconds=20))
-        monitor(db, client, f"poll-{t}", now)
-        for doc in db[FIXTURES_ACTIVE].find({"goal_changes.pending": True}, {"_id": 1}):
-            process_fixture_goals(db, doc["_id"], now)
+    replay_until(db, standin, BASE, until, leagues=[39, 45])
 
 
 def search(db, standin, source, goal_id, t, owner="test", **kw):
@@ -317,8 +306,11 @@ def test_config_from_variable_is_validated():
     assert (cfg.attempts, cfg.interval, cfg.gates.min_short_edge) == (5, timedelta(seconds=30),
                                                                      480)
     assert cfg.aliases_for("manchester city") == ["Man City"]
+    assert cfg.sources == ("x",)
+    assert DiscoveryConfig.from_dict({"sources": ["reddit", "x"]}).sources == ("reddit", "x")
     for bad in ({"attempts": 0}, {"attemps": 3}, {"gates": {"min_aspect": "wide"}},
-                {"team_aliases": {"City": "Man City"}}, {"interval_seconds": True}):
+                {"team_aliases": {"City": "Man City"}}, {"interval_seconds": True},
+                {"sources": []}, {"sources": ["facebook"]}, {"sources": "x"}):
         with pytest.raises(Exception) as raised:
             DiscoveryConfig.from_dict(bad)
         assert type(raised.value).__name__ == "ConfigError", bad

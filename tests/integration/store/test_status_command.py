@@ -30,7 +30,8 @@ def test_status_reports_stages_stuck_claims_and_errors(db, mongo_uri, db_name):
               completed=True),
         {**_goal("e"), "status": "withdrawn"},
     ])
-    db[VIDEOS].insert_many([{"_id": "v1", "state": "kept"}, {"_id": "v2", "state": "failed",
+    db[VIDEOS].insert_many([{"_id": "v1", "state": "kept", "source": "reddit"},
+                            {"_id": "v2", "state": "failed", "source": "x",
                             "download": {"error": {"type": "ClipForbiddenError", "message": "403",
                                                    "at": datetime.now(UTC)}}}])
     long_ago = datetime.now(UTC) - timedelta(hours=1)
@@ -50,6 +51,7 @@ def test_status_reports_stages_stuck_claims_and_errors(db, mongo_uri, db_name):
     assert report["goals"] == {"awaiting discovery": 1, "awaiting download": 1,
                                "awaiting filter": 1, "completed": 1, "withdrawn": 1}
     assert report["clips"] == {"kept": 1, "failed": 1}
+    assert report["clips_by_source"] == {"reddit": {"kept": 1}, "x": {"failed": 1}}
     assert [(c["stage"], c["goal_id"]) for c in report["stuck_claims"]] == [("download", "b")]
     assert report["errors"]["goal_errors_by_class"] == {"TimeoutError": 1}
     assert report["errors"]["clip_errors_by_class"] == {"ClipForbiddenError": 1}
@@ -61,3 +63,4 @@ def test_status_reports_stages_stuck_claims_and_errors(db, mongo_uri, db_name):
     ).stdout
     assert "awaiting download" in text and "stuck claims: 1" in text
     assert "clip source x: PAUSED" in text and "change its connection to resume" in text
+    assert "from reddit" in text and "(kept 1," in text
