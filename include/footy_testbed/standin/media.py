@@ -71,17 +71,22 @@ def clip_cache_dir() -> Path:
 
 
 def prerender(world: World, workers: int = 2) -> int:
-    """Render every clip of the scenario into the cache now (a CDN has its files before the
-    post appears); otherwise each clip is rendered on its first request. Returns the count."""
+    """Render every clip of the scenario into the cache now, X's files and Reddit's DASH
+    folders (a CDN has its files before the post appears); otherwise each clip is rendered on
+    its first request. Returns the count."""
     from footy_testbed.clipgen import render_cached  # numpy/OpenCV: only when rendering
 
     clip_specs = (c.clip_spec() for c in scenario_clips(world)
                   if c.mp4 and c.media_type != "photo")
     specs = {spec.digest(): spec for spec in clip_specs}
     cache = clip_cache_dir()
+    from footy_testbed.standin.reddit import dash_folder, scenario_posts
+
+    reddit_videos = [p for p in scenario_posts(world) if p.host == "reddit"]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(lambda spec: render_cached(spec, cache), specs.values()))
-    return len(specs)
+        list(pool.map(dash_folder, reddit_videos))
+    return len(specs) + len(reddit_videos)
 
 
 def _not_found(what: str) -> StandinResponse:
