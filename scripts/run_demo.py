@@ -1,7 +1,8 @@
 """``make run``: the whole pipeline on its embedded default, from a fresh clone.
 
-Starts FerretDB, the stand-in server (API-Football + X + clip host) replaying the bundled
-match day in compressed time, and Airflow's components (supervised, on loopback; with
+Starts FerretDB, the stand-in server (API-Football, X, Reddit and the clip hosts) replaying
+the bundled match day in compressed time (``FOOTY_SOURCES=reddit`` searches r/soccer alone,
+with no X connection at all), and Airflow's components (supervised, on loopback; with
 ``FOOTY_AIRFLOW_LAYOUT=distributed`` the Celery stack) with the project's DAGs unpaused;
 prints the UI address and login, progress as goals are found and clips kept, and ends with a
 per-goal summary. With ``API_FOOTBALL_KEY`` and ``X_BEARER_TOKEN`` set it runs against the
@@ -64,8 +65,13 @@ def main() -> int:
         plan = load_scenario(scenario)
         leagues = sorted({f.raw["league"]["id"] for f in plan.fixtures})
         season = plan.fixtures[0].raw["league"]["season"]
+        sources = tuple(s.strip() for s in env.get("FOOTY_SOURCES", "x,reddit").split(",")
+                        if s.strip())  # FOOTY_SOURCES=reddit: a user without an X account
         env.update(embedded_env(ROOT, standin_url=f"http://127.0.0.1:{PORTS['standin']}",
-                                mongo_uri=mongo_uri, league_ids=leagues, season=season))
+                                mongo_uri=mongo_uri, league_ids=leagues, season=season,
+                                sources=sources))
+        if "x" not in sources:  # not even one inherited from the shell
+            env.pop("AIRFLOW_CONN_X_API", None)
         env["FOOTY_SCENARIO"] = scenario
 
     stack = ServiceStack(env)

@@ -13,8 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 # Compressed time needs a faster cadence than production's defaults.
-DISCOVERY = {"attempts": 4, "interval_seconds": 15, "enough_clips": 10,
-             "sources": ["x", "reddit"]}
+DISCOVERY = {"attempts": 4, "interval_seconds": 15, "enough_clips": 10}
 REDDIT_AGENT = "python:footy-embedded:1.0 (local stand-in)"
 
 
@@ -26,8 +25,11 @@ def embedded_env(
     league_ids: list[int],
     season: int,
     poll_seconds: int = 10,
+    sources: tuple[str, ...] = ("x", "reddit"),
 ) -> dict[str, str]:
-    return {
+    """``sources`` are the clip sources searched; a source left out gets no connection at
+    all (``("reddit",)`` is a user without an X account)."""
+    env = {
         "AIRFLOW_CONN_MONGO_DEFAULT": mongo_uri.replace("mongodb://", "mongo://", 1),
         "AIRFLOW_CONN_API_FOOTBALL": json.dumps(
             {"conn_type": "http", "host": standin_url, "password": "embedded-api-key"}),
@@ -46,8 +48,12 @@ def embedded_env(
         "FOOTY_MONITOR_POLL_SECONDS": str(poll_seconds),
         "AIRFLOW_VAR_FOOTY_TRACKING": json.dumps({"league_ids": league_ids, "season": season}),
         "AIRFLOW_VAR_FOOTY_ACTIVATION_LEAD_MINUTES": "1",
-        "AIRFLOW_VAR_FOOTY_DISCOVERY": json.dumps(DISCOVERY),
+        "AIRFLOW_VAR_FOOTY_DISCOVERY": json.dumps({**DISCOVERY, "sources": list(sources)}),
     }
+    for name, conn in (("x", "AIRFLOW_CONN_X_API"), ("reddit", "AIRFLOW_CONN_REDDIT_API")):
+        if name not in sources:
+            del env[conn]
+    return env
 
 
 def real_env(root: Path, *, api_football_key: str, x_bearer_token: str) -> dict[str, str]:

@@ -319,8 +319,8 @@ class RedditSource:
             listing = parse_listing(body)
             pages += 1
             for post in listing.posts:
-                if newest is None:
-                    newest = post.name
+                if newest is None and (stop_at is None or post.number > stop_at):
+                    newest = post.name  # never older than what the last attempt saw
                 if post.created < oldest or (stop_at is not None and post.number <= stop_at):
                     reached = True
                     break

@@ -124,8 +124,10 @@ def goal_title(fixture: ScenarioFixture, event: ScenarioEvent) -> str:
     scored_home = True
     for other in fixture.events:  # goals in the order they happened, up to this one
         state = dict(other.data)
-        if state.get("type") != "Goal" or state.get("detail") == "Missed Penalty":
-            continue
+        if state.get("type") != "Goal" or state.get("detail") == "Missed Penalty" \
+                or other.remove_at is not None \
+                or "shootout" in str(state.get("comments") or "").lower():  # fmt: skip
+            continue  # a disallowed goal or a shoot-out kick never changes the score
         if (other.t, other.index) > (event.t, event.index):
             continue
         is_home = fixture.team(state.get("team")) == fixture.home
