@@ -26,11 +26,14 @@ HAALAND, MARTINELLI = "3001_50_1100_normal_1", "3001_42_g-martinelli_normal_1"
 FODEN, SALAH = "3001_50_631_normal_1", "3002_40_306_penalty_1"
 KEEPERS = {  # goal -> the source ids of its kept clips (best copy of each distinct clip)
     HAALAND: {"1900000000000300001", "1900000000000300003"},  # broadcast + behind the goal
-    MARTINELLI: {"1900000000000300011"},
+    MARTINELLI: {"1hc0011"},  # r/soccer's 1080p copy beats X's 720p one
     SALAH: {"1900000000000300031"},
 }
 DUPLICATES = {"1900000000000300002": "1900000000000300001",  # logo + crop re-upload
+              "1hc0001": "1900000000000300001",  # r/soccer's lower-bitrate copy
+              "1900000000000300011": "1hc0011",
               "1900000000000300032": "1900000000000300031"}
+REJECTED = {"1hc0031": ["no_video"]}  # an r/soccer goal post linking to a page
 
 
 def stack_env(mongo_uri: str, tmp_path: Path, airflow_port: int, standin_port: int,
@@ -48,7 +51,8 @@ def stack_env(mongo_uri: str, tmp_path: Path, airflow_port: int, standin_port: i
         "FOOTY_STANDIN_PORT": str(standin_port),
         "FOOTY_SCENARIO": "e2e",
         "AIRFLOW_VAR_FOOTY_DISCOVERY": json.dumps(
-            {"attempts": 2, "interval_seconds": 15, "enough_clips": 10}),
+            {"attempts": 2, "interval_seconds": 15, "enough_clips": 10,
+             "sources": ["x", "reddit"]}),
         **extra,
     }
     for key in ("AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW__CORE__PLUGINS_FOLDER",
@@ -99,6 +103,10 @@ def assert_end_state(db, storage_root: Path) -> None:
     for dup, keeper in DUPLICATES.items():
         assert by_source[dup]["state"] == "duplicate"
         assert by_source[dup]["duplicate_of"] == by_source[keeper]["_id"]
+    for rejected, reasons in REJECTED.items():
+        assert by_source[rejected]["state"] == "rejected"
+        assert by_source[rejected]["reject_reasons"] == reasons
+    assert {v["source"] for v in videos if v["state"] == "kept"} == {"x", "reddit"}
     assert not [v for v in videos if v["goal_id"] == FODEN and v["state"] in {"stored", "kept"}]
 
     stored = [o.key for o in LocalClipStorage(storage_root).list()]
