@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
-from footy.errors import ConfigError, PayloadError, TransientError
+from footy.errors import ConfigError, PayloadError, PermanentError, TransientError
 
 
 def _require_utc(value: datetime, name: str) -> datetime:
@@ -26,6 +26,32 @@ def _require_utc(value: datetime, name: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware (UTC), got naive {value!r}")
     return value.astimezone(UTC)
+
+
+class SourceApiError(TransientError):
+    """Base of a source's retryable failures (timeouts, connection errors, 5xx)."""
+
+
+class SourceTimeoutError(SourceApiError):
+    pass
+
+
+class SourceConnectionError(SourceApiError):
+    pass
+
+
+class SourceServerError(SourceApiError):
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class SourceRequestError(PermanentError):
+    """A 4xx other than 401/403/429: the request itself is wrong."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        super().__init__(message)
 
 
 class SourceRateLimitedError(TransientError):

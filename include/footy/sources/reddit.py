@@ -38,13 +38,7 @@ import requests
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from footy import int64
-from footy.errors import (
-    ConfigError,
-    CredentialsRejectedError,
-    PayloadError,
-    PermanentError,
-    TransientError,
-)
+from footy.errors import ConfigError, CredentialsRejectedError, PayloadError
 from footy.sources.base import (
     Candidate,
     GoalQuery,
@@ -52,7 +46,12 @@ from footy.sources.base import (
     RateLimit,
     Rejected,
     SearchResult,
+    SourceApiError,
+    SourceConnectionError,
     SourceRateLimitedError,
+    SourceRequestError,
+    SourceServerError,
+    SourceTimeoutError,
     register_source,
 )
 from footy.sources.gates import NO_VIDEO
@@ -69,22 +68,20 @@ CLIP_HOSTS = ("streamable.com", "streamff.co", "streamin.one", "dubz.link")
 _GENERIC_AGENTS = re.compile(r"^(python-requests|curl|wget|mozilla|python-urllib)\b", re.I)
 
 
-class RedditApiError(TransientError):
+class RedditApiError(SourceApiError):
     """Base of retryable Reddit failures (timeouts, connection errors, 5xx)."""
 
 
-class RedditTimeoutError(RedditApiError):
+class RedditTimeoutError(RedditApiError, SourceTimeoutError):
     pass
 
 
-class RedditConnectionError(RedditApiError):
+class RedditConnectionError(RedditApiError, SourceConnectionError):
     pass
 
 
-class RedditServerError(RedditApiError):
-    def __init__(self, status: int, message: str) -> None:
-        self.status = status
-        super().__init__(message)
+class RedditServerError(RedditApiError, SourceServerError):
+    pass
 
 
 class RedditRateLimitedError(SourceRateLimitedError):
@@ -97,10 +94,8 @@ class RedditAuthError(CredentialsRejectedError):
     """401/403 from the token endpoint or the API: the app's id or secret is wrong."""
 
 
-class RedditRequestError(PermanentError):
-    def __init__(self, status: int, message: str) -> None:
-        self.status = status
-        super().__init__(message)
+class RedditRequestError(SourceRequestError):
+    pass
 
 
 def _float_header(headers: Mapping[str, str], name: str) -> float | None:

@@ -32,7 +32,7 @@ from tenacity import (
 )
 
 from footy import int64
-from footy.errors import CredentialsRejectedError, PayloadError, PermanentError, TransientError
+from footy.errors import CredentialsRejectedError, PayloadError
 from footy.sources.base import (
     Candidate,
     GoalQuery,
@@ -40,7 +40,12 @@ from footy.sources.base import (
     RateLimit,
     Rejected,
     SearchResult,
+    SourceApiError,
+    SourceConnectionError,
     SourceRateLimitedError,
+    SourceRequestError,
+    SourceServerError,
+    SourceTimeoutError,
     register_source,
 )
 from footy.sources.gates import DEFAULT_GATES, NO_MP4_VARIANT, NO_VIDEO, check_id
@@ -55,22 +60,20 @@ PAYLOAD_SOURCE = "x_api"
 RATE_LIMIT_FALLBACK = timedelta(seconds=60)
 
 
-class XApiError(TransientError):
+class XApiError(SourceApiError):
     """Base of retryable X API failures (timeouts, connection errors, 5xx)."""
 
 
-class XTimeoutError(XApiError):
+class XTimeoutError(XApiError, SourceTimeoutError):
     pass
 
 
-class XConnectionError(XApiError):
+class XConnectionError(XApiError, SourceConnectionError):
     pass
 
 
-class XServerError(XApiError):
-    def __init__(self, status: int, message: str) -> None:
-        self.status = status
-        super().__init__(message)
+class XServerError(XApiError, SourceServerError):
+    pass
 
 
 class XRateLimitedError(SourceRateLimitedError):
@@ -84,12 +87,8 @@ class XAuthError(CredentialsRejectedError):
     """401/403: the bearer token is wrong or lacks access."""
 
 
-class XRequestError(PermanentError):
+class XRequestError(SourceRequestError):
     """Any other 4xx (a malformed query, for example)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        self.status = status
-        super().__init__(message)
 
 
 def post_url(tweet_id: str) -> str:

@@ -247,16 +247,9 @@ def _rate_window(world: World) -> dict[str, str]:
     """Count this request; Reddit's three headers for the current window."""
     limit = int(world.settings.get("reddit_rate_limit") or DEFAULT_RATE_LIMIT)
     window = float(world.settings.get("reddit_rate_window") or DEFAULT_RATE_WINDOW)
-    now = time.time()
-    with world.lock:
-        state = world.state.setdefault(STATE_KEY, {})
-        start = state.get("window_start")
-        if start is None or now - start >= window:
-            start, state["window_start"], state["window_used"] = now, now, 0
-        state["window_used"] += 1
-        used = state["window_used"]
+    used, start = world.count_request(STATE_KEY, window)
     return {"X-Ratelimit-Used": str(used), "X-Ratelimit-Remaining": f"{max(limit - used, 0):.1f}",
-            "X-Ratelimit-Reset": str(max(0, math.ceil(start + window - now)))}  # fmt: skip
+            "X-Ratelimit-Reset": str(max(0, math.ceil(start + window - time.time())))}  # fmt: skip
 
 
 # ---- listings --------------------------------------------------------------------------------

@@ -203,6 +203,18 @@ class World:
     def now(self) -> float:
         return self.clock.now()
 
+    def count_request(self, key: str, window: float) -> tuple[int, float]:
+        """Count a request in ``key``'s fixed rate window of ``window`` real seconds:
+        ``(requests so far in the window, when it started)``."""
+        now = time.time()
+        with self.lock:
+            state = self.state.setdefault(key, {})
+            start = state.get("window_start")
+            if start is None or now - start >= window:
+                start, state["window_start"], state["window_count"] = now, now, 0
+            state["window_count"] += 1
+            return state["window_count"], start
+
     def add_fault(self, path: str, kind: str, count: int = 1, **kw: Any) -> Fault:
         known = set(_FAULT_KINDS) | {"timeout", "malformed", "reset"}
         if kind not in known and not (kind.isdigit() and len(kind) == 3):

@@ -258,14 +258,7 @@ def _rate_window(world: World) -> tuple[int, int, int]:
     """Count this request; ``(limit, remaining, reset_epoch)`` of the current window."""
     limit = int(world.settings.get("x_rate_limit") or DEFAULT_RATE_LIMIT)
     window = float(world.settings.get("x_rate_window") or DEFAULT_RATE_WINDOW)
-    now = time.time()
-    with world.lock:
-        state = world.state.setdefault(STATE_KEY, {})
-        start = state.get("window_start")
-        if start is None or now - start >= window:
-            start, state["window_start"], state["window_count"] = now, now, 0
-        state["window_count"] += 1
-        count = state["window_count"]
+    count, start = world.count_request(STATE_KEY, window)
     return limit, limit - count, math.ceil(start + window)
 
 
