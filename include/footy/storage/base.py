@@ -151,6 +151,12 @@ class ClipStorage(abc.ABC):
     def url_for(self, key: str) -> str:
         """The URL recorded for ``key`` (``s3://bucket/...`` or ``file:///...``)."""
 
+    def share_url(self, key: str, seconds: int) -> str | None:
+        """A URL anyone can open for ``seconds`` (a presigned GET), or None when the backend
+        cannot make one (a local folder)."""
+        del key, seconds
+        return None
+
     @abc.abstractmethod
     def metadata(self, key: str) -> dict[str, str]:
         """Decoded metadata of ``key`` (empty dict when absent)."""

@@ -89,6 +89,15 @@ class S3ClipStorage(ClipStorage):
     def url_for(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._full(key)}"
 
+    def share_url(self, key: str, seconds: int) -> str | None:
+        """A presigned GET of the object, valid ``seconds`` (signed locally, no request)."""
+        try:
+            return str(self.client.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": self._full(key)},
+                ExpiresIn=seconds))  # fmt: skip
+        except Exception as exc:  # botocore raises several types
+            raise self._wrap(exc, f"presign {key}") from exc
+
     # ------------------------------------------------------------------ errors
 
     def _wrap(self, exc: Exception, what: str) -> Exception:
