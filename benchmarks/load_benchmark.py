@@ -206,7 +206,10 @@ def main() -> int:
         "FOOTY_AIRFLOW_PORT": "8288", "FOOTY_STANDIN_PORT": "8299",
         "FOOTY_SCENARIO": str(plan), "FOOTY_AIRFLOW_LAYOUT": args.layout,
         "AIRFLOW_VAR_FOOTY_DISCOVERY": json.dumps(
-            {"attempts": 2, "interval_seconds": 30, "enough_clips": 10}),
+            {"attempts": 2, "interval_seconds": 30, "enough_clips": 10, "sources": ["x"]}),
+        # The figures end at the first keeper: publishing is left out, so runs stay comparable
+        # with those measured before it existed (publish_clips skips without channels).
+        "AIRFLOW_VAR_FOOTY_PUBLISH": json.dumps({"channels": []}),
     }
     stack = ServiceStack(env)
     database = ServiceStack(dict(os.environ))  # the project's FerretDB, shared, not this run's

@@ -30,7 +30,7 @@ from footy_airflow.defaults import DEFAULT_ARGS, RUN_FAILED
 from footy_airflow.params import goal_id_param, goal_ids_param
 from footy_airflow.tasks.discover import search_goal
 from footy_airflow.tasks.download import download_goal, select_goals
-from footy_airflow.tasks.filter import collect_goals, filter_goal
+from footy_airflow.tasks.filter import announce_kept_clips, collect_goals, filter_goal
 from footy_airflow.tasks.fixtures import process_fixture
 from footy_airflow.tasks.pipeline import goals_to_search, pending_fixtures
 
@@ -59,7 +59,8 @@ with DAG(
     downloaded = download_goal.expand(goal_id=to_download)
 
     to_filter = collect_goals.override(trigger_rule="all_done")()
-    filter_goal.expand(goal_id=to_filter)
+    filtered = filter_goal.expand(goal_id=to_filter)
+    announce_kept_clips(filtered)  # publish_clips announces them like the stages' keepers
 
     processed >> to_search
     searched >> to_download

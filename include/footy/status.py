@@ -1,16 +1,17 @@
 """``python -m footy status``: the seed's "Check MongoDB Status" as a command.
 
-Goals per stage, fixtures per bucket, clips per state and per source, stuck claims and
-recent errors by class. Reads ``$MONGO_URI`` (or ``--uri``) and ``$FOOTY_MONGO_DB``.
+Goals per stage, fixtures per bucket, clips per state and per source, publications (and
+those left uncertain by a sender that died mid-send: ``--resolve KEY sent|failed``), stuck
+claims and recent errors by class. Reads ``$MONGO_URI`` (or ``--uri``) and ``$FOOTY_MONGO_DB``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
-from footy.store import connect
+from footy.store import connect, publications
 from footy.store.report import (
     api_requests_today,
     expired_fixtures,
@@ -36,6 +37,10 @@ def collect(db, now: datetime | None = None) -> dict:
         "nameless_goals": nameless_goals(db),
         "clips": video_counts(db),
         "clips_by_source": source_counts(db),
+        "publications": publications.counts(db, now),
+        "uncertain_publications": [
+            {"key": d["key"], "channel": d.get("channel"), "started_at": d.get("started_at")}
+            for d in publications.uncertain(db, now)],
         "stuck_claims": stuck_claims(db),
         "errors": recent_errors(db),
     }
@@ -68,6 +73,11 @@ def render(report: dict) -> str:
         lines.append(f"  from {name:<17} {found:>6}  (kept {states.get('kept', 0)}, "
                      f"duplicate {states.get('duplicate', 0)}, "
                      f"rejected {states.get('rejected', 0)})")
+    published = report["publications"]
+    if published:
+        lines.append("publications: " + ", ".join(f"{k} {n}" for k, n in sorted(published.items())))
+    lines += [f"  uncertain (the sender died mid-send; check the channel, then resolve): "
+              f"{u['key']}" for u in report["uncertain_publications"]]
     lines.append(f"stuck claims: {len(report['stuck_claims'])}")
     lines += [
         f"  {c['stage']:<9} {c['goal_id']} (owner {c['owner']}, "
@@ -107,8 +117,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", default=None, help="database (default: $FOOTY_MONGO_DB or footy)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--goals", action="store_true", help="per-goal clip summary")
+    parser.add_argument("--resolve", nargs=2, metavar=("KEY", "OUTCOME"),
+                        help="an uncertain publication: 'sent' (it arrived) or 'failed' "
+                             "(publish_clips sends it again at its next run)")
     args = parser.parse_args(argv)
     db = connect(args.uri, args.db)
+    if args.resolve:
+        key, outcome = args.resolve
+        done = publications.resolve(db, key, outcome, "footy status --resolve", datetime.now(UTC))
+        print(f"{key}: {'resolved as ' + outcome if done else 'not an uncertain publication'}")
+        return 0 if done else 1
     report = {"goals": goal_summaries(db)} if args.goals else collect(db)
     if args.json:
         print(json.dumps(report, default=lambda v: v.isoformat() if isinstance(v, datetime)

@@ -15,6 +15,9 @@ from urllib.parse import urlsplit
 # Compressed time needs a faster cadence than production's defaults.
 DISCOVERY = {"attempts": 4, "interval_seconds": 15, "enough_clips": 10}
 REDDIT_AGENT = "python:footy-embedded:1.0 (local stand-in)"
+DISCORD_WEBHOOK = "1234567890/embedded-webhook-token"  # the stand-in's Discord channel
+# The module file itself: Apprise loads only __init__.py from a folder that has one.
+PLUGIN_PATHS = Path(__file__).resolve().parent / "apprise_plugins" / "discord_standin.py"
 
 
 def embedded_env(
@@ -49,6 +52,14 @@ def embedded_env(
         "AIRFLOW_VAR_FOOTY_TRACKING": json.dumps({"league_ids": league_ids, "season": season}),
         "AIRFLOW_VAR_FOOTY_ACTIVATION_LEAD_MINUTES": "1",
         "AIRFLOW_VAR_FOOTY_DISCOVERY": json.dumps({**DISCOVERY, "sources": list(sources)}),
+        # publish_clips posts to the stand-in's Discord webhook API, through Apprise's own
+        # Discord plugin pointed there (Apprise's Discord URLs name discord.com only).
+        "AIRFLOW_CONN_FOOTY_DISCORD": json.dumps({"conn_type": "apprise", "extra": {
+            "config": {"path": f"discordstandin://{DISCORD_WEBHOOK}"}}}),
+        "AIRFLOW_VAR_FOOTY_PUBLISH": json.dumps(
+            {"channels": [{"conn_id": "footy_discord", "max_upload_mb": 8}]}),
+        "FOOTY_APPRISE_PLUGIN_PATHS": str(PLUGIN_PATHS),
+        "FOOTY_DISCORD_API_URL": f"{standin_url}/api/webhooks",
     }
     for name, conn in (("x", "AIRFLOW_CONN_X_API"), ("reddit", "AIRFLOW_CONN_REDDIT_API")):
         if name not in sources:

@@ -19,7 +19,7 @@ from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponen
 ROOT = Path(__file__).resolve().parents[2]
 COMPONENT_PIDS = "airflow-components.json"  # written by footy_testbed.airflow_supervisor
 STAGE_DAGS = ["ingest_fixtures", "advance_fixtures", "monitor_fixtures", "process_goals",
-              "scrape_twitter", "download_videos", "filter_videos"]
+              "scrape_twitter", "download_videos", "filter_videos", "publish_clips"]
 
 
 class StackError(RuntimeError):

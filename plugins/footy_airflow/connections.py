@@ -90,6 +90,24 @@ def enabled_sources(names: tuple[str, ...]) -> tuple[list[ClipSource], dict[str,
     return built, credentials
 
 
+def apprise_urls(conn_id: str) -> list[str]:
+    """The Apprise URLs of a channel connection (Airflow's Apprise provider: conn type
+    ``apprise``, extra ``{"config": {"path": "discord://id/token"}}`` or a list of them)."""
+    from airflow.providers.apprise.hooks.apprise import AppriseHook  # only when publishing
+
+    hook = AppriseHook(apprise_conn_id=conn_id)
+    try:
+        config = hook.get_config_from_conn(hook.get_connection(conn_id))
+    except (KeyError, ValueError) as exc:
+        raise ConfigError(f"connection {conn_id!r}: extra.config must hold Apprise URLs "
+                          "({\"path\": \"discord://id/token\"})") from exc
+    entries = config if isinstance(config, list) else [config]
+    found = [str(e.get("path")) for e in entries if isinstance(e, dict) and e.get("path")]
+    if not found:
+        raise ConfigError(f"connection {conn_id!r} has no Apprise URL (extra.config.path)")
+    return found
+
+
 def json_variable(key: str, default: Any) -> Any:
     """A JSON Variable, or ``default`` when it is not set. Malformed JSON is a clear error."""
     raw = Variable.get(key, default=None)

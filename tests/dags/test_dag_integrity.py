@@ -11,6 +11,7 @@ DAGS = Path(__file__).resolve().parents[2] / "dags"
 EXPECTED = {
     "ingest_fixtures", "advance_fixtures", "monitor_fixtures", "process_goals",
     "scrape_twitter", "download_videos", "filter_videos", "goal_processing_pipeline", "cleanup",
+    "publish_clips",
 }
 
 

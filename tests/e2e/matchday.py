@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
+import requests
 
 from footy.storage import LocalClipStorage
 from footy.store import FIXTURES_ACTIVE, FIXTURES_COMPLETED, FIXTURES_STAGING, GOALS, VIDEOS
@@ -34,6 +36,12 @@ DUPLICATES = {"1900000000000300002": "1900000000000300001",  # logo + crop re-up
               "1900000000000300011": "1hc0011",
               "1900000000000300032": "1900000000000300031"}
 REJECTED = {"1hc0031": ["no_video"]}  # an r/soccer goal post linking to a page
+ANNOUNCED = {  # publish_clips' text -> how many keepers it announces (one post each)
+    "E. Haaland 10' - Manchester City [1] - 0 Arsenal": 2,
+    "G. Martinelli 20' - Manchester City 1 - [1] Arsenal": 1,
+    "Mohamed Salah (pen) 13' - Liverpool [1] - 0 Chelsea": 1,
+}
+FODEN_TEXT = "P. Foden 27'"
 
 
 def stack_env(mongo_uri: str, tmp_path: Path, airflow_port: int, standin_port: int,
@@ -114,6 +122,37 @@ def assert_end_state(db, storage_root: Path) -> None:
     assert not any(FODEN in key for key in stored)
     held = {"released": {"$ne": True}, "expires_at": {"$gt": datetime.now(UTC)}}
     assert list(db[CLAIMS].find(held)) == []
+
+
+def received(standin_url: str) -> list[dict]:
+    answer = requests.get(f"{standin_url}/_standin/received", timeout=10)
+    answer.raise_for_status()
+    return answer.json()
+
+
+def wait_until_announced(standin_url: str, limit: float = 180) -> list[dict]:
+    """The stand-in Discord channel's posts, once every keeper was announced."""
+    deadline = time.monotonic() + limit
+    while True:
+        posts = received(standin_url)
+        texts = Counter(p["content"] for p in posts if p["content"])
+        if all(texts[t] >= n for t, n in ANNOUNCED.items()) or time.monotonic() > deadline:
+            return posts
+        time.sleep(3)
+
+
+def assert_announced(posts: list[dict]) -> None:
+    """Every keeper announced once, with a fan's text and its file; the withdrawn goal, if
+    it was announced before VAR took it back, corrected once; nothing else."""
+    texts = Counter(p["content"] for p in posts if p["content"])
+    foden = [t for t in texts if t.startswith(FODEN_TEXT)]
+    corrections = [t for t in texts if t.startswith("Correction")]
+    assert {t: n for t, n in texts.items() if t not in foden + corrections} == ANNOUNCED
+    assert sum(texts[t] for t in foden) in (0, 1)
+    assert len(corrections) == sum(texts[t] for t in foden), (foden, corrections)
+    assert all(texts[c] == 1 and "P. Foden" in c for c in corrections)
+    files = [f for p in posts for f in p["files"]]
+    assert len(files) == sum(ANNOUNCED.values()) + len(foden) and all(f["mp4"] for f in files)
 
 
 def snapshot(db, storage_root: Path) -> dict:

@@ -26,6 +26,7 @@ import psutil
 import pytest
 import requests
 from matchday import (
+    assert_announced,
     assert_end_state,
     done,
     mongo_uri_of,
@@ -33,6 +34,7 @@ from matchday import (
     restarted,
     stack_env,
     stop_leaving_nothing,
+    wait_until_announced,
     wait_until_done,
 )
 
@@ -118,6 +120,8 @@ def test_match_day_survives_a_killed_worker_and_a_frozen_triggerer(stack, tmp_pa
     assert frozen[0].status() == psutil.STATUS_STOPPED  # the day finished without it
     assert_end_state(db, tmp_path / "storage")
     assert db[VIDEOS].find_one({"source_id": SLOW_CLIP})["state"] == "kept"
+    assert_announced(wait_until_announced(
+        f"http://127.0.0.1:{airflow.env['FOOTY_STANDIN_PORT']}"))
 
     report_figures(record_property, "distributed", elapsed,
                    {d: airflow.run_count(d) for d in STAGE_DAGS}, db)

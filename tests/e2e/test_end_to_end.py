@@ -22,15 +22,18 @@ import requests
 from matchday import (
     HAALAND,
     SALAH,
+    assert_announced,
     assert_end_state,
     kill,
     mongo_uri_of,
+    received,
     report_figures,
     restarted,
     snapshot,
     stack_env,
     stop_leaving_nothing,
     strays,
+    wait_until_announced,
     wait_until_done,
 )
 
@@ -44,7 +47,7 @@ IDLE_S = 60
 PIPELINE = "goal_processing_pipeline"
 CLIP_STAGES = ["scrape_twitter", "download_videos", "filter_videos"]
 WORK_DRIVEN = ["monitor_fixtures", "process_goals", "scrape_twitter", "download_videos",
-               "filter_videos"]
+               "filter_videos", "publish_clips"]
 
 
 @pytest.fixture
@@ -104,6 +107,9 @@ def test_match_day_through_the_real_scheduler(stack, tmp_path, record_property):
     assert restarted(airflow, "triggerer", triggerer)
     storage_root = tmp_path / "storage"
     assert_end_state(db, storage_root)
+    standin_url = f"http://127.0.0.1:{airflow.env['FOOTY_STANDIN_PORT']}"
+    posts = wait_until_announced(standin_url)
+    assert_announced(posts)  # every keeper posted to the stand-in's Discord channel, once
 
     report_figures(record_property, "embedded", elapsed,
                    {d: airflow.run_count(d) for d in WORK_DRIVEN}, db)
@@ -116,6 +122,7 @@ def test_match_day_through_the_real_scheduler(stack, tmp_path, record_property):
     states = airflow.wait_for_runs(runs, limit=6 * 60)
     assert set(states.values()) == {"success"}, states
     assert snapshot(db, storage_root) == before
+    assert received(standin_url) == posts, "a re-run posted again"
 
     # A conf key the DAG does not declare: the REST API refuses it before a run exists...
     runs_before = airflow.run_count("scrape_twitter")

@@ -145,6 +145,16 @@ def publish_goal(db: Database, goal_id: str, storage: ClipStorage, cfg: PublishC
     return summary
 
 
+def goals_with_news(db: Database, limit: int = 500) -> list[str]:
+    """Goals a run without events should visit: those with a keeper, and withdrawn goals
+    that were published somewhere (their correction). Visiting a goal with nothing new
+    costs a look-up and sends nothing."""
+    kept = set(db[VIDEOS].distinct("goal_id", {"state": "kept"}))
+    withdrawn = set(db[GOALS].distinct("_id", {"status": WITHDRAWN}))
+    shown = set(db[pubs.PUBLICATIONS].distinct("goal_id", {"state": pubs.SENT}))
+    return sorted(kept | (withdrawn & shown))[:limit]
+
+
 def _correct(db: Database, goal: Mapping[str, Any], channels: list[Channel], cfg: PublishConfig,
              sender: Sender, owner: str, now: datetime,
              summary: dict[str, Any]) -> dict[str, Any]:  # fmt: skip

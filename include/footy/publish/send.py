@@ -6,8 +6,9 @@ channel's Apprise connection. Apprise reports only whether a send worked, so a r
 is retried here ``attempts`` times with exponential backoff; Apprise's Discord support waits
 out Discord's rate-limit reset itself. Every request Apprise makes has its own timeout.
 
-``FOOTY_APPRISE_PLUGIN_PATHS`` (colon-separated) loads extra Apprise plugins, the way
-Apprise's own ``plugin_paths`` does: the local stand-in receivers use it.
+``FOOTY_APPRISE_PLUGIN_PATHS`` (colon-separated module files, or folders without an
+``__init__.py``) loads extra Apprise plugins, the way Apprise's own ``plugin_paths`` does:
+the local stand-in receivers use it.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@
 * ``POST /hooks/{name}`` takes Apprise's generic JSON webhook body (``title``, ``message``,
   ``attachments`` in base64) and answers 200.
 
-Every accepted message is kept, in order, for tests and the demo: :func:`received`.
+Every accepted message is kept, in order, for tests and the demo: :func:`received`, and
+``GET /_standin/received`` from another process.
 """
 
 from __future__ import annotations
@@ -99,6 +100,11 @@ def json_hook(req: StandinRequest) -> StandinResponse:
     return StandinResponse.json_body({"ok": True})
 
 
+def list_received(req: StandinRequest) -> StandinResponse:
+    """``GET /_standin/received[?channel=discord:123]``: the messages accepted so far."""
+    return StandinResponse.json_body(received(req.world, req.query.get("channel") or None))
+
+
 def _discord_rate_limit(req: StandinRequest, fault: Fault) -> StandinResponse:
     wait = float(fault.seconds or 1.0)
     headers = {**_rate_headers(0, wait), "Retry-After": f"{wait:g}", "X-RateLimit-Scope": "user"}
@@ -109,4 +115,5 @@ def _discord_rate_limit(req: StandinRequest, fault: Fault) -> StandinResponse:
 
 register("POST", DISCORD_PREFIX, discord_webhook)
 register("POST", HOOKS_PREFIX, json_hook)
+register("GET", "/_standin/received", list_received)
 register_fault("discord_rate_limit", _discord_rate_limit)

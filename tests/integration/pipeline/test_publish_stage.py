@@ -28,7 +28,7 @@ pytestmark = pytest.mark.integration
 NOW = datetime(2026, 12, 5, 15, 30, tzinfo=UTC)
 GOAL = "5001_50_1100_normal_1"
 WEBHOOK = "/api/webhooks/1234567890/standin-token"
-PLUGINS = str(Path(discord_standin.__file__).parent)
+PLUGINS = discord_standin.__file__
 
 
 @pytest.fixture(scope="module")

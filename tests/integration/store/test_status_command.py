@@ -64,3 +64,25 @@ def test_status_reports_stages_stuck_claims_and_errors(db, mongo_uri, db_name):
     assert "awaiting download" in text and "stuck claims: 1" in text
     assert "clip source x: PAUSED" in text and "change its connection to resume" in text
     assert "from reddit" in text and "(kept 1," in text
+
+
+def test_status_lists_uncertain_publications_and_resolves_them(db, mongo_uri, db_name):
+    from footy.store import publications as pubs
+
+    long_ago = datetime.now(UTC) - timedelta(hours=1)
+    key = pubs.publication_key("g", "g:x:1", "footy_discord")
+    pubs.begin(db, key, {"goal_id": "g", "channel": "footy_discord"}, "dead-worker", long_ago,
+               timedelta(minutes=2))  # fmt: skip
+    env = {**os.environ, "MONGO_URI": mongo_uri, "FOOTY_MONGO_DB": db_name}
+    status = [sys.executable, "-m", "footy", "status"]
+    report = json.loads(subprocess.run([*status, "--json"], check=True, capture_output=True,
+                                       text=True, env=env).stdout)  # fmt: skip
+    assert report["publications"] == {"uncertain": 1}
+    assert [u["key"] for u in report["uncertain_publications"]] == [key]
+    resolved = subprocess.run([*status, "--resolve", key, "failed"], capture_output=True,
+                              text=True, env=env)  # fmt: skip
+    assert resolved.returncode == 0 and "resolved as failed" in resolved.stdout
+    again = subprocess.run([*status, "--resolve", key, "sent"], capture_output=True, text=True,
+                           env=env)  # fmt: skip
+    assert again.returncode == 1  # no longer uncertain
+    assert pubs.latest(db, key)["state"] == "failed"
