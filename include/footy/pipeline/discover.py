@@ -238,10 +238,14 @@ def _match_clock(record: Mapping[str, Any]) -> tuple[int, int]:
 
 
 def scores_after(db: Database, goal: Mapping[str, Any],
-                 fixtures: dict[int, Mapping[str, Any]] | None = None,
-                 ) -> tuple[tuple[int, int], ...]:  # fmt: skip
+                 fixtures: dict[int, Mapping[str, Any]] | None = None, *,
+                 own_goals_as_filed: bool = False) -> tuple[tuple[int, int], ...]:  # fmt: skip
     """The (team, opponent) scores the goal can have left, from its fixture's goal tracks
-    (pending and confirmed ones; withdrawn goals never counted). Empty when unknown."""
+    (pending and confirmed ones; withdrawn goals never counted). Empty when unknown.
+
+    Own goals count for either side (feeds disagree on which team they are filed under),
+    unless ``own_goals_as_filed``: then each counts for the team the feed filed it under, the
+    one reading footy's own messages use."""
     fixtures = {} if fixtures is None else fixtures
     fixture_id = goal.get("fixture_id")
     if not isinstance(fixture_id, int):
@@ -258,13 +262,16 @@ def scores_after(db: Database, goal: Mapping[str, Any],
     for track in tracks:
         if track.get("goal_id") == goal.get("_id") or track.get("state") == WITHDRAWN_TRACK:
             continue
-        side = None if track.get("kind") == "own" else track.get("team_id") == goal.get("team_id")
+        side = track.get("team_id") == goal.get("team_id")
+        if track.get("kind") == "own" and not own_goals_as_filed:
+            side = None
         when = _match_clock(track)
         if when < mine:
             earlier.append(side)
         elif when == mine:
             same.append(side)
-    return possible_scores_after(earlier, same, own_goal=goal.get("detail") == OWN_GOAL)
+    own_goal = goal.get("detail") == OWN_GOAL and not own_goals_as_filed
+    return possible_scores_after(earlier, same, own_goal=own_goal)
 
 
 RIVAL_WINDOW = timedelta(hours=6)

@@ -42,7 +42,7 @@ def scoreline(db: Database, goal: Mapping[str, Any]) -> Scoreline | None:
     """The score right after the goal, as home/away, from its fixture."""
     found = find_fixture(db, int(goal.get("fixture_id") or 0))
     info = (found[1].get("fixture") or {}) if found else {}
-    scores = scores_after(db, goal)
+    scores = scores_after(db, goal, own_goals_as_filed=True)
     if not info or not scores:
         return None
     team, opponent = scores[0]

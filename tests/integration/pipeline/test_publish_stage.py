@@ -225,3 +225,22 @@ def test_publish_config_is_validated():
                 {"link": {"presign_seconds": 10}}, {"attempts": 0}):
         with pytest.raises(ConfigError):
             PublishConfig.from_dict(bad)
+
+
+def test_an_own_goal_counts_for_the_team_the_feed_credits(db):
+    from footy.pipeline.publish import scoreline
+    from footy.publish.message import goal_text
+
+    tracks = {
+        "h": {"goal_id": "h", "team_id": 50, "kind": "normal", "elapsed": 12, "state": "confirmed"},
+        "m": {"goal_id": "m", "team_id": 42, "kind": "normal", "elapsed": 31, "state": "confirmed"},
+        "f": {"goal_id": "f", "team_id": 50, "kind": "normal", "elapsed": 45, "state": "withdrawn"},
+        "d": {"goal_id": "d", "team_id": 42, "kind": "own", "elapsed": 58, "state": "confirmed"},
+    }  # fmt: skip
+    db[FIXTURES_ACTIVE].insert_one({"_id": 5001, "debounce": tracks, "fixture": {
+        "home_team_id": 50, "home_team_name": "Manchester City", "away_team_id": 42,
+        "away_team_name": "Arsenal"}})  # fmt: skip
+    dias = {"_id": "d", "fixture_id": 5001, "team_id": 42, "player_name": "Rúben Dias",
+            "detail": "Own Goal", "elapsed": 58, "extra": None}  # fmt: skip
+    assert goal_text(dias, scoreline(db, dias)) == (
+        "Rúben Dias (OG) 58' - Manchester City 1 - [2] Arsenal")
