@@ -506,9 +506,13 @@ def _attempt(db: Database, active: list[ClipSource], goal: dict[str, Any], claim
     summary = _skip(goal_id, label, "")
     summary.update(reason=None, attempt=attempt)
     try:
-        reads_posts = any(getattr(s, "reads_posts", False) for s in active)
-        query = goal_query(goal, cfg, now, scores_after=scores_after(db, goal),
-                           rivals=rivals(db, goal, cfg, now) if reads_posts else ())
+        # Only sources that read what a post says use the score and the rivals: an X-only
+        # search skips the fixture and goal look-ups they cost.
+        if any(getattr(s, "reads_posts", False) for s in active):
+            query = goal_query(goal, cfg, now, scores_after=scores_after(db, goal),
+                               rivals=rivals(db, goal, cfg, now))
+        else:
+            query = goal_query(goal, cfg, now)
     except ConfigError as exc:  # nothing usable to search with: retrying cannot help
         return _record_error(db, goal, claim, exc, summary, now, cfg, give_up=True), {}
     try:
