@@ -103,6 +103,56 @@ def _cluster_match(paths: list[Path]) -> tuple[float, list[tuple[int, list[int]]
     return sum(f.duration for f in fps.values()), [(g.keeper, list(g.members)) for g in groups]
 
 
+def _measure_match(paths: list[Path]) -> list[Quality]:
+    """Runs in a worker: the measured quality of each clip (one fingerprint pass each)."""
+    out = []
+    for p in paths:
+        f = fingerprint(p)
+        out.append(Quality(f.eff_width, f.eff_height, f.bits_per_pixel, f.fps, f.duration))
+    return out
+
+
+def keepers(split: str, cache: Path, matches: int, show: bool) -> None:
+    """Keeper choice alone, on the true clusters of ``matches`` matches: the copies of one
+    footage ranked by their measured quality, against the ground truth. Needs one fingerprint
+    pass per clip and no matching, so it covers many more clusters than ``accuracy`` can
+    cluster in the same time; ``accuracy`` measures it on the clusters actually found."""
+    t = time.perf_counter()
+    clips = reuploads.labeled_split(split, cache, matches=matches)
+    seeds = reuploads.split_seeds(split)[:matches]
+    print(f"\n== {split} split, keeper choice on the true clusters: {len(seeds)} matches "
+          f"(seeds {seeds[0]}..{seeds[-1]}), {len(clips)} clips "
+          f"({time.perf_counter() - t:.0f}s to render or reuse) ==")  # fmt: skip
+    by_match: dict[int, list[int]] = defaultdict(list)
+    for i, c in enumerate(clips):
+        by_match[c.match].append(i)
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        measured = list(pool.map(_measure_match,
+                                 [[clips[i].path for i in m] for m in by_match.values()]))
+    quality = {i: q for m, qs in zip(by_match.values(), measured, strict=True)
+               for i, q in zip(m, qs, strict=True)}  # fmt: skip
+    clusters: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for i, c in enumerate(clips):
+        clusters[(c.match, c.label)].append(i)
+    total = fair = strict = 0
+    for (_, label), members in sorted(clusters.items()):
+        if len(members) < 2:
+            continue
+        truth = {k: clips[k].clip.truth_quality() for k in members}
+        best = rank(truth)[0]
+        keeper = rank({k: quality[k] for k in members})[0]
+        total += 1
+        strict += keeper == best
+        ok = not clearly_better(truth[best], truth[keeper])
+        fair += ok
+        if show and not ok:
+            print(f"  miss {label}: kept {clips[keeper].clip.note!r} "
+                  f"measured {quality[keeper]} truth {truth[keeper]}; best "
+                  f"{clips[best].clip.note!r} measured {quality[best]} truth {truth[best]}")
+    print(f"keeper = best copy in {fair}/{total} true clusters = {fair / max(1, total):.3f} "
+          f"(no copy clearly better); the ground truth's own first choice in {strict}/{total}")
+
+
 def accuracy(split: str, cache: Path, matches: int) -> None:
     t = time.perf_counter()
     clips = reuploads.labeled_split(split, cache, matches=matches)
@@ -220,18 +270,24 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path("/tmp/footy-dedup-bench"))
     ap.add_argument("--matches", type=int, default=3, help="matches per split")
     ap.add_argument("--splits", default="tuning,heldout")
+    ap.add_argument("--keeper-matches", type=int, default=0,
+                    help="also score keeper choice alone on the true clusters of this many "
+                         "matches per split (misses are printed for the tuning split only)")
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--child-speed", help=argparse.SUPPRESS)
-    ap.add_argument("--skip-accuracy", action="store_true")
+    ap.add_argument("--skip-accuracy", action="store_true",
+                    help="skip the clustering (keeper choice alone still runs)")
     ap.add_argument("--skip-speed", action="store_true")
     args = ap.parse_args()
     if args.child_speed:
         _child_speed(args.child_speed, args.repeats)
         return
-    if not args.skip_accuracy:
-        for split in args.splits.split(","):
+    for split in args.splits.split(","):
+        if not args.skip_accuracy:
             accuracy(split, args.cache / "reuploads", args.matches)
+        if args.keeper_matches:
+            keepers(split, args.cache / "reuploads", args.keeper_matches, split == "tuning")
     if not args.skip_speed:
         speed(args.cache, args.seconds, args.repeats)
 

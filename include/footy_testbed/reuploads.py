@@ -54,7 +54,7 @@ from footy_testbed.clipgen import FFMPEG, make_once
 TRANSCODE_VERSION = 1
 FAMILIES = ("crop", "zoom", "scale", "fps", "trim", "bars", "colour", "overlay")
 DECISIONS = ("mirror", "speed")
-TUNING_SEEDS = (101, 102, 103, 104, 105, 106, 107, 108)
+TUNING_SEEDS = tuple(range(101, 133))  # the first 8 were the tuning set up to method 4
 HELDOUT_SEEDS = (93_001, 93_013, 93_019, 93_031)
 SPENT_SEEDS = (
     (90_211, 90_223, 90_227, 90_229)  # held out until the batch clustering changed

@@ -157,6 +157,12 @@ class ClipStorage(abc.ABC):
         del key, seconds
         return None
 
+    def local_path(self, key: str) -> Path | None:
+        """The object's own file when the backend is a local folder and it exists (to serve
+        it in place), else None."""
+        del key
+        return None
+
     @abc.abstractmethod
     def metadata(self, key: str) -> dict[str, str]:
         """Decoded metadata of ``key`` (empty dict when absent)."""

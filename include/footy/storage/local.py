@@ -72,6 +72,10 @@ class LocalClipStorage(ClipStorage):
         self._copy_atomic(path, Path(dest))
         return Path(dest)
 
+    def local_path(self, key: str) -> Path | None:
+        path = self._path(key)
+        return path if path.is_file() else None
+
     @contextlib.contextmanager
     def local_file(self, key: str) -> Iterator[Path]:
         """Read in place: the object already is a local file."""

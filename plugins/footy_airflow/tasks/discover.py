@@ -19,6 +19,7 @@ from footy_airflow.assets import CLIP_CANDIDATES, SEARCHES_PENDING
 from footy_airflow.connections import enabled_sources, json_variable
 from footy_airflow.mongo import footy_db
 from footy_airflow.params import requested_goal_ids
+from footy_airflow.ui.links import name_goal_instance
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def search_goal(
     params = params or {}
     context = get_current_context()
     db = footy_db()
-    context["goal_label"] = goal_label(db, goal_id)  # type: ignore[typeddict-unknown-key]
+    name_goal_instance(context, goal_id, goal_label(db, goal_id))
     manual = bool(requested_goal_ids(params)) or final
     ti = context["ti"]
     owner = f"{ti.dag_id}/{ti.run_id}/{ti.map_index}"

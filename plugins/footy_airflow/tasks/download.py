@@ -17,6 +17,7 @@ from footy_airflow.assets import STORED_CLIPS
 from footy_airflow.mongo import footy_db
 from footy_airflow.params import requested_goal_ids
 from footy_airflow.storage import clip_storage
+from footy_airflow.ui.links import name_goal_instance
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def download_goal(
 ) -> dict[str, Any]:
     """Download one goal's due clips (a few at a time); failed clips never fail the task."""
     context = get_current_context()
-    context["goal_label"] = goal_id  # type: ignore[typeddict-unknown-key]
+    name_goal_instance(context, goal_id, goal_id)  # the label comes with the summary
     owner = f"{run_id or 'manual'}@{socket.gethostname()}"
     db = footy_db()
     try:

@@ -19,6 +19,7 @@ from footy_airflow.connections import json_variable
 from footy_airflow.mongo import footy_db
 from footy_airflow.params import requested_goal_ids
 from footy_airflow.storage import clip_storage
+from footy_airflow.ui.links import name_goal_instance
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ def filter_goal(goal_id: str, run_id: str | None = None) -> dict[str, Any]:
 
 def _filter_goal(db: Any, context: Any, goal_id: str, run_id: str | None) -> dict[str, Any]:
     label = goal_label(db, goal_id)
-    context["goal_label"] = label
+    name_goal_instance(context, goal_id, label)
     if not filter_stage.has_work(db, goal_id):
         raise AirflowSkipException(f"{label}: nothing to filter")
     owner = f"{run_id or 'manual'}@{socket.gethostname()}"

@@ -20,6 +20,7 @@ from footy_airflow.connections import apprise_urls, json_variable
 from footy_airflow.mongo import footy_db
 from footy_airflow.params import requested_goal_ids
 from footy_airflow.storage import clip_storage
+from footy_airflow.ui.links import name_goal_instance
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def publish_goal(goal_id: str, run_id: str | None = None) -> dict[str, Any]:
     refusing: the next run tries that send again."""
     context = get_current_context()
     db = footy_db()
-    context["goal_label"] = goal_label(db, goal_id)  # type: ignore[typeddict-unknown-key]
+    name_goal_instance(context, goal_id, goal_label(db, goal_id))
     cfg = _config()
     urls: dict[str, list[str]] = {}
 
