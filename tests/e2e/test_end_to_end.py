@@ -14,11 +14,23 @@ single manual run of the pipeline, for that goal only, has completed it.
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import requests
+from goals_page import (
+    VIEWER,
+    api,
+    assert_signed_out_refused,
+    browse,
+    goal_instance,
+    password_of,
+    token,
+)
 from matchday import (
     HAALAND,
     SALAH,
@@ -37,8 +49,8 @@ from matchday import (
     wait_until_done,
 )
 
-from footy.store import GOALS, connect
-from footy_testbed.services import STAGE_DAGS, ServiceStack
+from footy.store import GOALS, VIDEOS, connect
+from footy_testbed.services import ROOT, STAGE_DAGS, ServiceStack
 
 pytestmark = pytest.mark.integration
 
@@ -52,7 +64,9 @@ WORK_DRIVEN = ["monitor_fixtures", "process_goals", "scrape_twitter", "download_
 
 @pytest.fixture
 def stack(mongo_uri, tmp_path):
-    running = ServiceStack(stack_env(mongo_uri, tmp_path, AIRFLOW_PORT, STANDIN_PORT))
+    users = f"admin:admin,{VIEWER}:viewer"  # a read-only user for the Goals page's checks
+    running = ServiceStack(stack_env(mongo_uri, tmp_path, AIRFLOW_PORT, STANDIN_PORT,
+                                     AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=users))
     try:
         running.start("airflow")
         yield running
@@ -140,3 +154,50 @@ def test_match_day_through_the_real_scheduler(stack, tmp_path, record_property):
                                    limit=3 * 60)  # fmt: skip
     assert states == {"download_videos": "failed", "filter_videos": "success"}, states
     assert snapshot(db, storage_root) == before
+
+    check_goals_page(airflow, db, storage_root, before, tmp_path)
+
+
+def check_goals_page(airflow, db, storage_root, before, tmp_path) -> None:
+    """footy's page in the Airflow UI, on the finished day: closed to anyone signed out, the
+    day and its clips for a signed-in user, a re-run only with the permission to trigger, and
+    a real browser through login, playback and a task instance's link."""
+    base = airflow.api
+    clip = db[VIDEOS].find_one({"goal_id": HAALAND, "state": "kept"}, sort=[("_id", 1)])
+    assert_signed_out_refused(base, HAALAND, clip["_id"])
+
+    admin = token(base, "admin", "admin")
+    day = api(base, admin, f"/api/matchday?day={datetime.now(UTC).date()}").json()
+    listed = {g["id"] for f in day["fixtures"] for g in f["goals"]}
+    assert listed == {g["_id"] for g in db[GOALS].find({}, {"_id": 1})}
+    kept = {c["id"] for f in day["fixtures"] for g in f["goals"] for c in g["clips"]["kept"]}
+    assert kept == {v["_id"] for v in db[VIDEOS].find({"state": "kept"}, {"_id": 1})}
+    part = api(base, admin, f"/clips/{quote(clip['_id'], safe='')}",
+               headers={"Range": "bytes=0-1023"})  # fmt: skip
+    assert part.status_code == 206 and len(part.content) == 1024
+    assert part.headers["content-range"] == f"bytes 0-1023/{clip['storage']['size']}"
+
+    # A re-run needs the permission to trigger the DAG: Airflow's read-only role is refused.
+    viewer = token(base, VIEWER, password_of(tmp_path / "airflow", VIEWER))
+    assert api(base, viewer, f"/api/goals/{HAALAND}").status_code == 200
+    refused = api(base, viewer, f"/api/goals/{HAALAND}/rerun", method="POST",
+                  json={"stage": "filter"})  # fmt: skip
+    assert refused.status_code == 403, refused.text
+    rerun = api(base, admin, f"/api/goals/{HAALAND}/rerun", method="POST", json={"stage": "filter"})
+    assert rerun.status_code == 201, rerun.text
+    run_id = rerun.json()["run_id"]
+    assert airflow.wait_for_runs({"filter_videos": run_id}, limit=3 * 60) == {
+        "filter_videos": "success"}
+    assert snapshot(db, storage_root) == before  # a re-run of a finished goal changes nothing
+
+    label = db[GOALS].find_one({"_id": HAALAND})["label"]
+    ti = goal_instance(airflow, HAALAND, label)
+    assert ti["links"] == {"Goal page": f"/plugin/goals/footy/goals/{HAALAND}"}
+    artifacts = Path(os.environ.get("FOOTY_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "goals-page"
+    seen = browse(base, "admin", HAALAND, clip["_id"], ti, artifacts)
+    assert "/auth/login" in seen["login_url"]
+    assert seen["goals_listed"] == len(listed) and seen["ready_state"] >= 2
+    assert seen["goal_page_title"] == label
+    assert sorted(p.name for p in artifacts.glob("*.png")) == [
+        "1-goals-match-day.png", "2-goals-clip-playing.png", "3-task-instance-link.png",
+        "4-goal-page.png"]

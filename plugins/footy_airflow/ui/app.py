@@ -71,9 +71,9 @@ templates.filters["q"] = lambda value: quote(str(value), safe="")
 app = FastAPI(title="footy goals", docs_url=None, redoc_url=None, openapi_url=None)
 
 
-def _checked(value: str, pattern: str, what: str) -> str:
+def _checked(value: str, pattern: str, what: str, status: int = 404) -> str:
     if len(value) > 300 or not re.fullmatch(pattern, value):
-        raise HTTPException(status_code=404, detail=f"not a {what}")
+        raise HTTPException(status_code=status, detail=f"not a {what}")
     return value
 
 
@@ -81,9 +81,9 @@ def _day(day: str | None) -> date:
     if not day:
         return datetime.now(UTC).date()
     try:
-        return date.fromisoformat(_checked(day, DAY_PATTERN, "day (YYYY-MM-DD)"))
+        return date.fromisoformat(_checked(day, DAY_PATTERN, "day (YYYY-MM-DD)", 422))
     except ValueError:
-        raise HTTPException(status_code=404, detail="not a day (YYYY-MM-DD)") from None
+        raise HTTPException(status_code=422, detail="not a day (YYYY-MM-DD)") from None
 
 
 @functools.cache
