@@ -2,9 +2,12 @@
 
 A channel is a list of Apprise URLs (``discord://id/token``, ``slack://...``, ``tgram://...``,
 ``json://host/path`` for a generic JSON webhook), which the Airflow layer reads from the
-channel's Apprise connection. Apprise reports only whether a send worked, so a refused send
-is retried here ``attempts`` times with exponential backoff; Apprise's Discord support waits
-out Discord's rate-limit reset itself. Every request Apprise makes has its own timeout.
+channel's Apprise connection. A refused send is retried ``attempts`` times, ``wait`` seconds
+apart, by Apprise itself: its retries remember which parts of a message each try delivered,
+so a message posted as text and then a file (Discord) never repeats the text when only the
+file failed. An outer retry loop around Apprise could not know that. Apprise's Discord
+support also waits out Discord's rate-limit reset on a 429. Every request Apprise makes has
+its own timeout.
 
 ``FOOTY_APPRISE_PLUGIN_PATHS`` (colon-separated module files, or folders without an
 ``__init__.py``) loads extra Apprise plugins, the way Apprise's own ``plugin_paths`` does:
@@ -18,7 +21,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import apprise
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from footy.errors import ConfigError, TransientError
 
@@ -29,26 +31,23 @@ class ChannelRefusedError(TransientError):
     """The channel did not take the message (an HTTP error, a timeout, a rate limit)."""
 
 
-def _asset() -> apprise.AppriseAsset:
+def _asset(attempts: int, wait: float) -> apprise.AppriseAsset:
     paths = [p for p in os.environ.get(ENV_PLUGIN_PATHS, "").split(os.pathsep) if p]
-    return apprise.AppriseAsset(plugin_paths=paths) if paths else apprise.AppriseAsset()
+    retries = {"default_service_retry": max(0, attempts - 1), "default_service_wait": wait}
+    return apprise.AppriseAsset(plugin_paths=paths, **retries) if paths else \
+        apprise.AppriseAsset(**retries)
 
 
 def send(urls: Sequence[str], body: str, *, title: str = "", attachment: Path | None = None,
-         attempts: int = 5, backoff_initial: float = 1.0,
-         backoff_max: float = 30.0) -> None:  # fmt: skip
+         attempts: int = 5, wait: float = 2.0) -> None:  # fmt: skip
     """Deliver ``body`` (and ``attachment``) to every URL; raises ChannelRefusedError after
-    ``attempts`` refused tries, ConfigError for a URL Apprise does not understand."""
-    channel = apprise.Apprise(asset=_asset())
+    ``attempts`` refused tries (at most 11, ``wait`` at most 20 s: Apprise's bounds),
+    ConfigError for a URL Apprise does not understand."""
+    channel = apprise.Apprise(asset=_asset(attempts, wait))
     for url in urls:
         if not channel.add(url):
             raise ConfigError(f"not an Apprise URL Apprise can use: {url.split('://')[0]}://...")
     attach = apprise.AppriseAttachment(str(attachment)) if attachment else None
-
-    def once() -> None:
-        if not channel.notify(body=body, title=title, attach=attach):
-            raise ChannelRefusedError(f"channel refused the message ({len(urls)} URL(s))")
-
-    Retrying(stop=stop_after_attempt(attempts),
-             wait=wait_exponential(multiplier=backoff_initial, max=backoff_max),
-             retry=retry_if_exception_type(ChannelRefusedError), reraise=True)(once)
+    if not channel.notify(body=body, title=title, attach=attach):
+        raise ChannelRefusedError(
+            f"channel refused the message after {attempts} tries ({len(urls)} URL(s))")

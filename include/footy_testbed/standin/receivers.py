@@ -4,7 +4,8 @@
   (``content``, ``embeds``...) or ``multipart/form-data`` with ``payload_json`` and
   ``files[n]``; answers 204 with Discord's ``X-RateLimit-*`` headers. Fault kind
   ``discord_rate_limit`` answers 429 as Discord does (``Retry-After``,
-  ``X-RateLimit-Reset-After``, ``{"retry_after": ...}``).
+  ``X-RateLimit-Reset-After``, ``{"retry_after": ...}``); ``discord_upload_error`` answers
+  500 to a file upload and lets a JSON message through (each request still counts).
 * ``POST /hooks/{name}`` takes Apprise's generic JSON webhook body (``title``, ``message``,
   ``attachments`` in base64) and answers 200.
 
@@ -113,7 +114,14 @@ def _discord_rate_limit(req: StandinRequest, fault: Fault) -> StandinResponse:
         headers)
 
 
+def _discord_upload_error(req: StandinRequest, fault: Fault) -> StandinResponse | None:
+    if not req.headers.get("content-type", "").startswith("multipart/form-data"):
+        return None  # a text message goes through
+    return StandinResponse.json_body({"message": "500: Internal Server Error", "code": 0}, 500)
+
+
 register("POST", DISCORD_PREFIX, discord_webhook)
 register("POST", HOOKS_PREFIX, json_hook)
 register("GET", "/_standin/received", list_received)
 register_fault("discord_rate_limit", _discord_rate_limit)
+register_fault("discord_upload_error", _discord_upload_error)

@@ -72,8 +72,7 @@ def sender(standin, attempts: int = 5):
     channels = urls(standin)
 
     def deliver(conn_id: str, text: str, attachment: Path | None) -> None:
-        send(channels[conn_id], text, attachment=attachment, attempts=attempts,
-             backoff_initial=0.05, backoff_max=0.5)
+        send(channels[conn_id], text, attachment=attachment, attempts=attempts, wait=0.05)
 
     return deliver
 
@@ -150,6 +149,18 @@ def test_rate_limits_and_errors_then_success_arrive_once(db, storage, standin, c
     assert [bool(m["content"]) for m in posts] == [True, False]  # the text once, the file once
     statuses = [r["status"] for r in standin.world.requests_for(WEBHOOK)]
     assert statuses == [429, 429, 429, 500, 204, 204]
+
+
+def test_a_failed_upload_is_retried_without_posting_the_text_again(db, storage, standin, clip):
+    seed(db, storage, clip)
+    # the text goes through; the file upload right after it fails once
+    standin.world.add_fault(WEBHOOK, "discord_upload_error", count=2)
+    result = publish(db, storage, standin)
+    assert set(result["outcomes"].values()) == {"sent"}
+    posts = received(standin.world, "discord:1234567890")
+    assert [(bool(m["content"]), len(m["files"])) for m in posts] == [(True, 0), (False, 1)]
+    statuses = [r["status"] for r in standin.world.requests_for(WEBHOOK)]
+    assert statuses == [204, 500, 204]
 
 
 def test_a_channel_that_keeps_refusing_is_recorded_and_tried_again(db, storage, standin, clip):
