@@ -23,7 +23,6 @@ import os
 import shutil
 import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -39,17 +38,10 @@ from footy.store.db import FIXTURES_ACTIVE, FIXTURES_COMPLETED  # noqa: E402
 from footy.store.discovery import insert_new_videos  # noqa: E402
 from footy.store.filtering import mark_duplicate, mark_failed, mark_kept  # noqa: E402
 from footy.store.matchday import match_day  # noqa: E402
+from footy_testbed.services import project_mongo_uri  # noqa: E402
 
 DAY = datetime(2026, 12, 5, tzinfo=UTC)
 FINGERPRINT = os.urandom(6_000)  # about a 10 s clip's stored fingerprint
-
-
-def mongo_uri() -> str:
-    uri = os.environ.get("MONGO_URI")
-    if uri:
-        return uri
-    subprocess.run([str(ROOT / "scripts" / "service"), "start", "ferretdb"], check=True)
-    return f"mongodb://127.0.0.1:{os.environ.get('FOOTY_FERRETDB_PORT', '27117')}/"
 
 
 def seed(db: Any, fixtures: int, goals: int) -> None:
@@ -178,7 +170,7 @@ def main() -> None:
     ap.add_argument("--goals", type=int, default=200)
     ap.add_argument("--runs", type=int, default=7)
     args = ap.parse_args()
-    uri = mongo_uri()
+    uri = project_mongo_uri()
     name = f"footy_page_bench_{int(time.time())}"
     db = connect(uri, name)
     os.environ["AIRFLOW_CONN_MONGO_DEFAULT"] = uri.replace("mongodb://", "mongo://", 1)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -32,6 +31,7 @@ from pymongo import MongoClient  # noqa: E402
 from footy.api_football import FixtureBatch, parse_fixtures  # noqa: E402
 from footy.pipeline.fixtures import monitor  # noqa: E402
 from footy.store import FIXTURES_ACTIVE  # noqa: E402
+from footy_testbed.services import project_mongo_uri  # noqa: E402
 
 KICKOFF = datetime(2026, 12, 5, 15, 0, tzinfo=UTC)
 
@@ -87,20 +87,12 @@ class RecordedPoll:
         return self.batch
 
 
-def mongo_uri() -> str:
-    uri = os.environ.get("MONGO_URI")
-    if uri:
-        return uri
-    subprocess.run([str(ROOT / "scripts" / "service"), "start", "ferretdb"], check=True)
-    return f"mongodb://127.0.0.1:{os.environ.get('FOOTY_FERRETDB_PORT', '27117')}/"
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fixtures", type=int, default=500)
     ap.add_argument("--goals-per-fixture", type=int, default=3)
     args = ap.parse_args()
-    client = MongoClient(mongo_uri(), serverSelectionTimeoutMS=10_000)
+    client = MongoClient(project_mongo_uri(), serverSelectionTimeoutMS=10_000)
     db = client[f"footy_poll_bench_{os.getpid()}"]
     try:
         db[FIXTURES_ACTIVE].insert_many([

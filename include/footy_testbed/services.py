@@ -7,6 +7,7 @@ gets, with no Airflow import (plain subprocesses and HTTP).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -24,6 +25,15 @@ STAGE_DAGS = ["ingest_fixtures", "advance_fixtures", "monitor_fixtures", "proces
 
 class StackError(RuntimeError):
     pass
+
+
+def project_mongo_uri() -> str:
+    """``$MONGO_URI``, else the project's own FerretDB (started when it is not running)."""
+    uri = os.environ.get("MONGO_URI")
+    if uri:
+        return uri
+    subprocess.run([str(ROOT / "scripts" / "service"), "start", "ferretdb"], check=True)
+    return f"mongodb://127.0.0.1:{os.environ.get('FOOTY_FERRETDB_PORT', '27117')}/"
 
 
 def _is_transient(exc: BaseException) -> bool:
