@@ -67,6 +67,8 @@ templates = Environment(
     lstrip_blocks=True,
 )
 templates.filters["q"] = lambda value: quote(str(value), safe="")
+# a post's address, as a link only when it is a web address (never javascript: and the like)
+templates.filters["web"] = lambda url: url if str(url).startswith(("https://", "http://")) else "#"
 
 app = FastAPI(title="footy goals", docs_url=None, redoc_url=None, openapi_url=None)
 
