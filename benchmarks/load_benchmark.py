@@ -35,7 +35,7 @@ from footy.storage import LocalClipStorage
 from footy.store import GOALS, VIDEOS, connect
 from footy.store.report import goal_summaries
 from footy_testbed.embedded import embedded_env
-from footy_testbed.services import ROOT, STAGE_DAGS, ServiceStack
+from footy_testbed.services import ROOT, STAGE_DAGS, ServiceStack, local_ferretdb_uri
 from footy_testbed.standin.media import prerender
 from footy_testbed.standin.server import make_world
 
@@ -194,8 +194,7 @@ def main() -> int:
     rendering = time.monotonic()
     count = prerender(make_world(day))
     print(f"{count} clips pre-rendered in {time.monotonic() - rendering:.0f}s", flush=True)
-    mongo_uri = os.environ.get(
-        "MONGO_URI", f"mongodb://127.0.0.1:{os.environ.get('FOOTY_FERRETDB_PORT', '27117')}/")
+    mongo_uri = os.environ.get("MONGO_URI", local_ferretdb_uri())
     db_name = f"footy_load_{int(time.time())}"
     env = {
         **dict(os.environ),

@@ -19,6 +19,7 @@ import pytest
 from pymongo.database import Database
 
 from footy.store import connect, ensure_indexes
+from footy_testbed.services import local_ferretdb_uri
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,7 +35,7 @@ def mongo_uri() -> str:
     uri = os.environ.get("MONGO_URI")
     if not uri:
         subprocess.run([str(ROOT / "scripts" / "service"), "start", "ferretdb"], check=True)
-        uri = f"mongodb://127.0.0.1:{os.environ.get('FOOTY_FERRETDB_PORT', '27117')}/"
+        uri = local_ferretdb_uri()
     # Airflow code under test (sensors, triggers) finds the database through mongo_default.
     os.environ["AIRFLOW_CONN_MONGO_DEFAULT"] = uri.replace("mongodb://", "mongo://", 1)
     return uri

@@ -27,13 +27,19 @@ class StackError(RuntimeError):
     pass
 
 
+def local_ferretdb_uri() -> str:
+    """Where ``scripts/service`` runs the project's own FerretDB (loopback, its port from
+    ``FOOTY_FERRETDB_PORT`` as the script reads it)."""
+    return f"mongodb://127.0.0.1:{os.environ.get('FOOTY_FERRETDB_PORT', '27117')}/"
+
+
 def project_mongo_uri() -> str:
     """``$MONGO_URI``, else the project's own FerretDB (started when it is not running)."""
     uri = os.environ.get("MONGO_URI")
     if uri:
         return uri
     subprocess.run([str(ROOT / "scripts" / "service"), "start", "ferretdb"], check=True)
-    return f"mongodb://127.0.0.1:{os.environ.get('FOOTY_FERRETDB_PORT', '27117')}/"
+    return local_ferretdb_uri()
 
 
 def _is_transient(exc: BaseException) -> bool:

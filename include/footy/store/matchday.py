@@ -96,6 +96,10 @@ def goal_page(db: Database, goal_id: str) -> dict[str, Any] | None:
     return {"goal": goal, "fixture": fixture}
 
 
+def goal_exists(db: Database, goal_id: str) -> bool:
+    return db[GOALS].count_documents({"_id": goal_id}, limit=1) == 1
+
+
 def kept_clip(db: Database, video_id: str) -> dict[str, Any] | None:
     """The storage key of a clip whose object is still stored (kept, or a duplicate whose
     object was not deleted), or None."""

@@ -176,7 +176,7 @@ def rerun(request: Request, goal_id: GoalId, user: Annotated[Any, Depends(signed
     dag_id = RERUN_DAGS.get(stage)
     if dag_id is None:
         raise HTTPException(status_code=422, detail=f"stage must be one of {sorted(RERUN_DAGS)}")
-    if matchday.goal_page(_db(), goal_id) is None:
+    if not matchday.goal_exists(_db(), goal_id):
         raise HTTPException(status_code=404, detail="no such goal")
     api_root = str(request.base_url).rstrip("/").removesuffix(APP_PREFIX)
     try:
