@@ -88,9 +88,25 @@ def done(db) -> bool:
                                            "processing_status.completed": False}) == 0)
 
 
+def progress(db) -> str:
+    """Where the day stands, for a failure message: fixtures per bucket, each goal's status
+    and stage flags, and the clips per state."""
+    buckets = {c: db[c].count_documents({})
+               for c in (FIXTURES_STAGING, FIXTURES_ACTIVE, FIXTURES_COMPLETED)}
+    flags = ("twitter_scraped", "videos_downloaded", "videos_filtered", "completed")
+    goals = {g["_id"]: f"{g.get('status')} "
+             + "".join("1" if (g.get("processing_status") or {}).get(f) else "0" for f in flags)
+             for g in db[GOALS].find({}, {"status": 1, "processing_status": 1})}
+    clips = Counter(v.get("state") for v in db[VIDEOS].find({}, {"state": 1}))
+    held = db[CLAIMS].count_documents({"released": {"$ne": True}})
+    return (f"fixtures {buckets}; goals (searched/downloaded/filtered/completed) {goals}; "
+            f"clips {dict(clips)}; claims held {held}")
+
+
 def wait_until_done(db, started: float) -> float:
     while not done(db):
-        assert time.monotonic() - started < DEADLINE_S, "the match day did not complete in time"
+        assert time.monotonic() - started < DEADLINE_S, (
+            f"the match day did not complete in time: {progress(db)}")
         time.sleep(5)
     return time.monotonic() - started
 
