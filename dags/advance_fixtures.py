@@ -20,7 +20,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG
 
-from footy_airflow.defaults import DEFAULT_ARGS, RUN_FAILED
+from footy_airflow.defaults import RUN_FAILED, dag_args
 from footy_airflow.tasks.fixtures import advance_buckets, refresh_staging_fixtures
 
 with DAG(
@@ -31,7 +31,7 @@ with DAG(
     catchup=False,
     is_paused_upon_creation=True,
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+    default_args=dag_args("advance_fixtures"),
     on_failure_callback=RUN_FAILED,  # footy_alerts connection, off by default
     tags=["footy", "fixtures"],
 ):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, Param
 
-from footy_airflow.defaults import DEFAULT_ARGS, RUN_FAILED
+from footy_airflow.defaults import RUN_FAILED, dag_args
 from footy_airflow.tasks.cleanup import remove_expired
 
 with DAG(
@@ -27,7 +27,7 @@ with DAG(
     catchup=False,
     is_paused_upon_creation=True,
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+    default_args=dag_args("cleanup"),
     on_failure_callback=RUN_FAILED,  # footy_alerts connection, off by default
     tags=["footy", "maintenance"],
     params={

@@ -41,7 +41,7 @@ from airflow.sdk import DAG, Param
 
 from footy.store.downloads import due_query
 from footy_airflow.assets import CLIP_CANDIDATES, DOWNLOADS_WAITING
-from footy_airflow.defaults import DEFAULT_ARGS, RUN_FAILED, SENSOR_ARGS
+from footy_airflow.defaults import RUN_FAILED, SENSOR_ARGS, dag_args
 from footy_airflow.params import goal_id_param, goal_ids_param
 from footy_airflow.sensors import MongoQuerySensor
 from footy_airflow.tasks.download import (
@@ -62,7 +62,7 @@ with DAG(
     is_paused_upon_creation=True,
     # A run waiting in its sensor must not hold back the next hand-off.
     max_active_runs=3,
-    default_args=DEFAULT_ARGS,
+    default_args=dag_args("download_videos"),
     on_failure_callback=RUN_FAILED,  # footy_alerts connection, off by default
     tags=["footy", "clips"],
     params={

@@ -30,7 +30,7 @@ from airflow.sdk import DAG
 
 from footy.store.filtering import CLIP_WORK_QUERY
 from footy_airflow.assets import FILTERING_WAITING, STORED_CLIPS, WITHDRAWN_GOALS
-from footy_airflow.defaults import DEFAULT_ARGS, RUN_FAILED, SENSOR_ARGS
+from footy_airflow.defaults import RUN_FAILED, SENSOR_ARGS, dag_args
 from footy_airflow.params import goal_id_param, goal_ids_param
 from footy_airflow.sensors import MongoQuerySensor
 from footy_airflow.tasks.filter import (
@@ -49,7 +49,7 @@ with DAG(
     is_paused_upon_creation=True,
     # A run waiting in its sensor must not hold back the next hand-off.
     max_active_runs=3,
-    default_args=DEFAULT_ARGS,
+    default_args=dag_args("filter_videos"),
     on_failure_callback=RUN_FAILED,  # footy_alerts connection, off by default
     tags=["footy", "clips"],
     params={

@@ -26,7 +26,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG
 
-from footy_airflow.defaults import DEFAULT_ARGS, RUN_FAILED
+from footy_airflow.defaults import RUN_FAILED, dag_args
 from footy_airflow.params import goal_id_param, goal_ids_param
 from footy_airflow.tasks.discover import search_goal
 from footy_airflow.tasks.download import download_goal, select_goals
@@ -42,7 +42,7 @@ with DAG(
     catchup=False,
     is_paused_upon_creation=True,
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+    default_args=dag_args("goal_processing_pipeline"),
     on_failure_callback=RUN_FAILED,  # footy_alerts connection, off by default
     tags=["footy", "pipeline"],
     params={

@@ -23,7 +23,7 @@ import pendulum
 from airflow.sdk import DAG
 
 from footy_airflow.assets import ACTIVE_FIXTURES
-from footy_airflow.defaults import DEFAULT_ARGS, RUN_FAILED, SENSOR_ARGS, poll_seconds
+from footy_airflow.defaults import RUN_FAILED, SENSOR_ARGS, dag_args, poll_seconds
 from footy_airflow.sensors import MongoQuerySensor
 from footy_airflow.tasks.fixtures import announce_goal_changes, poll_active_fixtures
 
@@ -35,7 +35,7 @@ with DAG(
     catchup=False,
     is_paused_upon_creation=True,
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+    default_args=dag_args("monitor_fixtures"),
     on_failure_callback=RUN_FAILED,  # footy_alerts connection, off by default
     tags=["footy", "fixtures"],
 ):

@@ -25,7 +25,7 @@ import pendulum
 from airflow.sdk import DAG, Param
 
 from footy_airflow.assets import FIXTURE_GOAL_CHANGES, GOAL_CHANGES_WAITING
-from footy_airflow.defaults import DEFAULT_ARGS, RUN_FAILED, SENSOR_ARGS
+from footy_airflow.defaults import RUN_FAILED, SENSOR_ARGS, dag_args
 from footy_airflow.params import FIXTURE_ID_SCHEMA, GOAL_EVENT_SCHEMA
 from footy_airflow.sensors import MongoQuerySensor
 from footy_airflow.tasks.fixtures import (
@@ -45,7 +45,7 @@ with DAG(
     is_paused_upon_creation=True,
     # A run waiting in its sensor must not hold back the next hand-off.
     max_active_runs=3,
-    default_args=DEFAULT_ARGS,
+    default_args=dag_args("process_goals"),
     on_failure_callback=RUN_FAILED,  # footy_alerts connection, off by default
     tags=["footy", "goals"],
     params={

@@ -32,7 +32,7 @@ import pendulum
 from airflow.sdk import DAG
 
 from footy_airflow.assets import KEPT_CLIPS, WITHDRAWN_GOALS
-from footy_airflow.defaults import DEFAULT_ARGS, RUN_FAILED
+from footy_airflow.defaults import RUN_FAILED, dag_args
 from footy_airflow.params import goal_id_param, goal_ids_param
 from footy_airflow.tasks.publish import goals_to_publish, publish_goal
 
@@ -44,7 +44,7 @@ with DAG(
     catchup=False,
     is_paused_upon_creation=True,
     max_active_runs=3,  # overlapping runs are safe: every send is recorded before it is made
-    default_args=DEFAULT_ARGS,
+    default_args=dag_args("publish_clips"),
     on_failure_callback=RUN_FAILED,  # footy_alerts connection, off by default
     tags=["footy", "clips"],
     params={

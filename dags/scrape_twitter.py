@@ -39,9 +39,9 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG, Param
 
-from footy.store.discovery import DUE_GOALS_QUERY
+from footy.store.discovery import DUE_GOALS_QUERY, DUE_GOALS_SORT
 from footy_airflow.assets import CONFIRMED_GOALS, SEARCHES_PENDING, SEARCHES_WAITING
-from footy_airflow.defaults import DEFAULT_ARGS, RUN_FAILED, SENSOR_ARGS
+from footy_airflow.defaults import RUN_FAILED, SENSOR_ARGS, dag_args
 from footy_airflow.params import goal_id_param, goal_ids_param
 from footy_airflow.sensors import MongoQuerySensor
 from footy_airflow.tasks.discover import (
@@ -62,7 +62,7 @@ with DAG(
     catchup=False,
     is_paused_upon_creation=True,
     max_active_runs=3,  # overlapping runs are safe: each goal is claimed by one of them
-    default_args=DEFAULT_ARGS,
+    default_args=dag_args("scrape_twitter"),
     on_failure_callback=RUN_FAILED,  # footy_alerts connection, off by default
     tags=["footy", "clips"],
     params={
@@ -77,8 +77,10 @@ with DAG(
         task_id=WAIT_TASK_ID,
         collection="goals",
         query=DUE_GOALS_QUERY,
-        sort=[["_id", 1]],
-        limit=200,
+        sort=DUE_GOALS_SORT,  # first searches first
+        # A run announces its candidates once all its goals are searched: a smaller run
+        # hands new clips on sooner; the next run takes the rest.
+        limit=50,
         # Longer than the default 60 s between attempts: a footy_searches_pending run waits
         # here, in the triggerer, until the next attempt is due.
         timeout=timedelta(seconds=150),

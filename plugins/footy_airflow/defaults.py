@@ -18,6 +18,22 @@ DEFAULT_ARGS = {
     "max_retry_delay": timedelta(minutes=5),
 }
 
+# Who gets an executor slot first when tasks queue (priority_weight, weight_rule absolute):
+# the live loop, then the stages nearest a kept clip. Airflow's default rule (weight by the
+# number of downstream tasks) does the opposite: it starts the first tasks of new runs ahead
+# of the last stage's work, so under load the goals already in flight wait behind new ones.
+PRIORITY = {
+    "monitor_fixtures": 9, "advance_fixtures": 8, "process_goals": 7,
+    "publish_clips": 6, "filter_videos": 5, "download_videos": 4, "scrape_twitter": 3,
+    "goal_processing_pipeline": 3, "ingest_fixtures": 2, "cleanup": 1,
+}
+
+
+def dag_args(dag_id: str) -> dict:
+    """``default_args`` of a footy DAG: the shared defaults and the DAG's priority."""
+    return {**DEFAULT_ARGS, "weight_rule": "absolute", "priority_weight": PRIORITY[dag_id]}
+
+
 # Every footy DAG's on_failure_callback: one message per failed run, when configured.
 RUN_FAILED = run_failed_notifier()
 

@@ -53,3 +53,23 @@ def test_house_rules(dagbag, dag_id):
         assert t.retries >= 1, f"{t.task_id} has no retries"
         if "Sensor" in type(t).__name__:
             assert t.deferrable is True and t.timeout > 0, t.task_id
+
+
+def test_queued_work_nearest_a_kept_clip_runs_first(dagbag):
+    """Executor slots go to the live poll, then the later stages: a goal in flight is not
+    held back by the first tasks of new runs (Airflow's default weights do the opposite)."""
+    def weight(dag_id: str, task_id: str) -> int:
+        task = dagbag.dags[dag_id].get_task(task_id)
+        assert task.weight_rule == "absolute", (dag_id, task_id)
+        return task.priority_weight
+
+    chain = [weight("monitor_fixtures", "poll_active_fixtures"),
+             weight("process_goals", "process_fixture"),
+             weight("filter_videos", "filter_goal"),
+             weight("download_videos", "download_goal"),
+             weight("scrape_twitter", "search_goal"),
+             weight("ingest_fixtures", "ingest_day")]
+    assert chain == sorted(chain, reverse=True) and len(set(chain)) == len(chain)
+    # every task of a DAG shares its DAG's place: a run's first task is not ahead of its work
+    for dag_id in EXPECTED:
+        assert len({t.priority_weight for t in dagbag.dags[dag_id].tasks}) == 1, dag_id

@@ -41,16 +41,21 @@ DUE_GOALS_QUERY: dict[str, Any] = {
     ],
 }  # fmt: skip
 
+# The order due goals are searched in: a goal not searched yet before a repeat attempt of an
+# older one (a missing count sorts first), so that under load a new goal's first clips are
+# not queued behind the repeat searches of goals that already have theirs.
+DUE_GOALS_SORT: list[list[Any]] = [[f"{SEARCH}.attempts", 1], ["_id", 1]]
+
 
 def due_goal_ids(
     db: Database, now: datetime, limit: int = 1024, among: list[str] | None = None
 ) -> list[str]:
-    """Goals whose next search attempt is due (what the sensor waits for), oldest id first;
-    only those in ``among`` when given."""
+    """Goals whose next search attempt is due (what the sensor waits for), in
+    ``DUE_GOALS_SORT`` order; only those in ``among`` when given."""
     query = resolve_query(DUE_GOALS_QUERY, now)
     if among is not None:
         query = {**query, "_id": {"$in": among}}
-    cursor = db[GOALS].find(query, {"_id": 1}).sort("_id", 1)
+    cursor = db[GOALS].find(query, {"_id": 1}).sort([tuple(k) for k in DUE_GOALS_SORT])
     return [d["_id"] for d in cursor.limit(limit)]
 
 

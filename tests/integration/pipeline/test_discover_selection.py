@@ -53,3 +53,17 @@ def test_a_goal_mapped_by_one_run_is_left_to_it_until_searched_or_held_too_long(
     assert due_goal_ids(db, NOW) == ["free", "mapped"]
     assert selection.unselected(db, Stage.FILTER, ["free", "mapped"], NOW) == ["free"]
     assert selection.unselected(db, Stage.DOWNLOAD, ["free", "mapped"], NOW) == ["free", "mapped"]
+
+
+def test_goals_not_searched_yet_come_before_repeat_attempts(db):
+    _goal(db, "a_searched_once", NOW - timedelta(seconds=5))
+    db[GOALS].update_one({"_id": "a_searched_once"},
+                         {"$set": {"processing_status.search.attempts": 1}})
+    _goal(db, "b_searched_twice", NOW - timedelta(seconds=5))
+    db[GOALS].update_one({"_id": "b_searched_twice"},
+                         {"$set": {"processing_status.search.attempts": 2}})
+    _goal(db, "c_new", None)
+    _goal(db, "d_new", None)
+
+    assert due_goal_ids(db, NOW) == ["c_new", "d_new", "a_searched_once", "b_searched_twice"]
+    assert due_goal_ids(db, NOW, limit=2) == ["c_new", "d_new"]
