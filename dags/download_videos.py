@@ -43,13 +43,12 @@ from footy.store.downloads import due_query
 from footy_airflow.assets import CLIP_CANDIDATES, DOWNLOADS_WAITING
 from footy_airflow.defaults import RUN_FAILED, SENSOR_ARGS, dag_args
 from footy_airflow.params import goal_id_param, goal_ids_param
-from footy_airflow.sensors import MongoQuerySensor
+from footy_airflow.sensors import GoalSelectionSensor
 from footy_airflow.tasks.download import (
-    WAIT_TASK_ID,
+    SELECT_TASK_ID,
     announce_stored_clips,
-    choose_goals_source,
     download_goal,
-    select_goals,
+    goals_to_download,
 )
 from footy_airflow.triggers import NOW
 
@@ -72,19 +71,18 @@ with DAG(
                        description="Manual run: retry the goals' failed clips too"),
     },
 ):
-    source = choose_goals_source()
-    # A deferred wake-up on due candidates, for a manual run without goals; on timeout it
-    # skips and select_goals still finishes searched goals that have nothing pending.
-    due = MongoQuerySensor(
-        task_id=WAIT_TASK_ID,
+    # Started by a hand-off or a watcher, or with goals in the conf: straight to the goals. A
+    # manual run without goals first waits (deferred) for due candidates; on timeout it still
+    # chooses, to finish searched goals that have nothing pending.
+    goal_ids = GoalSelectionSensor(
+        task_id=SELECT_TASK_ID,
+        choose=goals_to_download,
+        choose_on_timeout=True,
         collection="videos",
         query=due_query(NOW),
         limit=1,
         timeout=timedelta(seconds=50),
         **SENSOR_ARGS,
     )
-    goal_ids = select_goals()
-    source >> [due, goal_ids]
-    due >> goal_ids
-    results = download_goal.expand(goal_id=goal_ids)  # in pool footy_downloads
+    results = download_goal.expand(goal_id=goal_ids.output)  # in pool footy_downloads
     announce_stored_clips(results)

@@ -32,13 +32,8 @@ from footy.store.filtering import CLIP_WORK_QUERY
 from footy_airflow.assets import FILTERING_WAITING, STORED_CLIPS, WITHDRAWN_GOALS
 from footy_airflow.defaults import RUN_FAILED, SENSOR_ARGS, dag_args
 from footy_airflow.params import goal_id_param, goal_ids_param
-from footy_airflow.sensors import MongoQuerySensor
-from footy_airflow.tasks.filter import (
-    announce_kept_clips,
-    choose_goals_source,
-    collect_goals,
-    filter_goal,
-)
+from footy_airflow.sensors import GoalSelectionSensor
+from footy_airflow.tasks.filter import announce_kept_clips, filter_goal, goals_to_filter
 
 with DAG(
     dag_id="filter_videos",
@@ -57,19 +52,18 @@ with DAG(
         "goal_id": goal_id_param(),
     },
 ):
-    source = choose_goals_source()
-    # Deferred wait for new clips, for a manual run without goals; on timeout it skips and
-    # collect_goals still completes goals whose downloads ended with nothing stored.
-    clip_ids = MongoQuerySensor(
-        task_id="wait_for_stored_clips",
+    # Started by a hand-off or a watcher, or with goals in the conf: straight to the goals. A
+    # manual run without goals first waits (deferred) for stored clips; on timeout it still
+    # chooses, to complete goals whose downloads ended with nothing stored.
+    goal_ids = GoalSelectionSensor(
+        task_id="collect_goals",
+        choose=goals_to_filter,
+        choose_on_timeout=True,
         collection="videos",
         query=CLIP_WORK_QUERY,
-        sort=[["_id", 1]],
-        limit=1000,
+        limit=1,
         timeout=timedelta(seconds=60),
         **SENSOR_ARGS,
     )
-    goal_ids = collect_goals(clip_ids.output)
-    source >> [clip_ids, goal_ids]
-    results = filter_goal.expand(goal_id=goal_ids)
+    results = filter_goal.expand(goal_id=goal_ids.output)
     announce_kept_clips(results)

@@ -43,13 +43,11 @@ from footy.store.discovery import DUE_GOALS_QUERY, DUE_GOALS_SORT
 from footy_airflow.assets import CONFIRMED_GOALS, SEARCHES_PENDING, SEARCHES_WAITING
 from footy_airflow.defaults import RUN_FAILED, SENSOR_ARGS, dag_args
 from footy_airflow.params import goal_id_param, goal_ids_param
-from footy_airflow.sensors import MongoQuerySensor
+from footy_airflow.sensors import GoalSelectionSensor
 from footy_airflow.tasks.discover import (
-    WAIT_TASK_ID,
+    SELECT_TASK_ID,
     announce_candidates,
-    choose_goals,
     goals_to_search,
-    requested_goals,
     schedule_next_attempts,
     search_goal,
 )
@@ -72,23 +70,22 @@ with DAG(
                        description="Manual run: also search goals whose window has ended"),
     },
 ):
-    mode = choose_goals()
-    due = MongoQuerySensor(
-        task_id=WAIT_TASK_ID,
+    # Goals in the conf are searched now. Any other run waits (deferred, in the triggerer)
+    # until a goal is due: a footy_searches_pending run until its goals' next attempt.
+    goal_ids = GoalSelectionSensor(
+        task_id=SELECT_TASK_ID,
+        choose=goals_to_search,
+        wait_on_events=True,
         collection="goals",
         query=DUE_GOALS_QUERY,
         sort=DUE_GOALS_SORT,  # first searches first
         # A run announces its candidates once all its goals are searched: a smaller run
         # hands new clips on sooner; the next run takes the rest.
         limit=50,
-        # Longer than the default 60 s between attempts: a footy_searches_pending run waits
-        # here, in the triggerer, until the next attempt is due.
+        # Longer than the default 60 s between attempts.
         timeout=timedelta(seconds=150),
         **SENSOR_ARGS,
     )
-    requested = requested_goals()
-    goal_ids = goals_to_search(due.output, requested)
-    mode >> [due, requested]
-    searched = search_goal.expand(goal_id=goal_ids)
+    searched = search_goal.expand(goal_id=goal_ids.output)
     announce_candidates(searched)
     schedule_next_attempts(searched)

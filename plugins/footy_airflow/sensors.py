@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +12,7 @@ from airflow.sdk.exceptions import AirflowSensorTimeout
 from footy.store.db import db_name_from_env
 from footy.store.query import resolve_query
 from footy_airflow.mongo import DEFAULT_CONN_ID, footy_db
+from footy_airflow.params import requested_goal_ids
 from footy_airflow.triggers import MongoQueryTrigger
 
 
@@ -90,3 +91,52 @@ class MongoQuerySensor(BaseSensorOperator):
         ids = list(event.get("ids") or [])
         self.log.info("%d document(s) in %s matched while deferred", len(ids), self.collection)
         return ids
+
+
+# What a stage chooses its goals with: (context, ids the query matched or None) -> goal ids.
+Chooser = Callable[[Any, "list[Any] | None"], list[str]]
+
+
+class GoalSelectionSensor(MongoQuerySensor):
+    """A stage run's first task: wait for work only when the run brings none, then choose the
+    goals the run maps (returned to XCom, ready for ``.expand()``).
+
+    A run whose conf names goals, or one started by an Asset event (a hand-off or a watcher:
+    work exists), chooses at once. Any other run (a manual run without goals; with
+    ``wait_on_events``, every run without goals in its conf) first waits, deferred in the
+    triggerer, until ``query`` matches. ``choose(context, found)`` picks the goals (``found``:
+    the ids the query matched, ``None`` when the run did not wait) and may skip the task. On
+    timeout the task is skipped, or with ``choose_on_timeout`` chooses anyway (a stage that
+    also finishes goals with nothing left to wait for).
+
+    One task where a branch, a sensor and a selection task used to be: each task instance is a
+    process and a trip through the scheduler, and a busy day starts hundreds of stage runs.
+    """
+
+    def __init__(
+        self,
+        *,
+        choose: Chooser,
+        wait_on_events: bool = False,
+        choose_on_timeout: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.choose = choose
+        self.wait_on_events = wait_on_events
+        self.choose_on_timeout = choose_on_timeout
+
+    def execute(self, context: Any) -> list[Any]:
+        if requested_goal_ids(context.get("params")):
+            return self.choose(context, None)
+        if context.get("triggering_asset_events") and not self.wait_on_events:
+            self.log.info("Started by an Asset event: choosing goals without waiting")
+            return self.choose(context, None)
+        found = super().execute(context)  # returns what matches now, or defers
+        return self.choose(context, found)
+
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> list[Any]:
+        if event.get("status") == "timeout" and self.choose_on_timeout:
+            self.log.info("Nothing in %s matched in time; choosing anyway", self.collection)
+            return self.choose(context, [])
+        return self.choose(context, super().execute_complete(context, event))

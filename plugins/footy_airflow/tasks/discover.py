@@ -24,35 +24,25 @@ from footy_airflow.ui.links import name_goal_instance
 log = logging.getLogger(__name__)
 
 DISCOVERY_VARIABLE = "footy_discovery"
-WAIT_TASK_ID = "wait_for_due_goals"
-REQUESTED_TASK_ID = "requested_goals"
+SELECT_TASK_ID = "goals_to_search"
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@task.branch
-def choose_goals(params: dict[str, Any] | None = None) -> str:
-    """A manual run with ``goal_ids`` searches those now; otherwise wait for due goals."""
-    return REQUESTED_TASK_ID if requested_goal_ids(params) else WAIT_TASK_ID
-
-
-@task(task_id=REQUESTED_TASK_ID)
-def requested_goals(params: dict[str, Any] | None = None) -> list[str]:
-    return requested_goal_ids(params)
-
-
-@task(trigger_rule="none_failed_min_one_success")
-def goals_to_search(
-    due: list[str] | None, requested: list[str] | None, run_id: str | None = None
-) -> list[str]:
-    """The goal ids of whichever branch ran, in order, once each; of the sensor's, only
-    those still due and not being searched by another run, marked as this run's."""
+def goals_to_search(context: Any, found: list[Any] | None = None) -> list[str]:
+    """The conf's goals; otherwise those of the sensor's that are still due and not being
+    searched by another run, in order, marked as this run's."""
+    requested = requested_goal_ids(context.get("params"))
+    if requested:
+        return requested
     db, now = footy_db(), _now()
-    still_due = goals_still_due(db, list(dict.fromkeys(due)), now) if due else []
-    selection.select(db, Stage.DISCOVER, still_due, run_id or "", now)
-    return list(dict.fromkeys([*still_due, *(requested or [])]))
+    still_due = goals_still_due(db, list(dict.fromkeys(found or [])), now)
+    selection.select(db, Stage.DISCOVER, still_due, context.get("run_id") or "", now)
+    log.info("%d goal(s) due, %d of them to search in this run", len(found or []),
+             len(still_due))  # fmt: skip
+    return still_due
 
 
 @task(map_index_template="{{ goal_label }}")
@@ -89,13 +79,18 @@ def search_goal(
     return result
 
 
-@task(outlets=[CLIP_CANDIDATES], trigger_rule="all_done")
+# After every search, when at least one searched: one goal's failure must not hide the
+# others' results, and a run whose goals were all skipped starts no process to say so.
+AFTER_SEARCHES = "all_done_min_one_success"
+
+
+@task(outlets=[CLIP_CANDIDATES], trigger_rule=AFTER_SEARCHES)
 def announce_candidates(results: list[dict[str, Any]] | None) -> dict[str, list[str]]:
     """New candidate clips, and goals whose search window just ended, for download_videos.
 
     A finished window with nothing new still wakes the download stage, which then marks the
     goal downloaded at once instead of at its next time fallback. Skipped when neither
-    happened. Runs even if some goals failed: one goal's failure must not hide the others'.
+    happened.
     """
     news = [r for r in (results or []) if r and (r.get("new_candidates") or r.get("finished"))]
     if not news:
@@ -108,7 +103,7 @@ def announce_candidates(results: list[dict[str, Any]] | None) -> dict[str, list[
     return extra
 
 
-@task(outlets=[SEARCHES_PENDING], trigger_rule="all_done")
+@task(outlets=[SEARCHES_PENDING], trigger_rule=AFTER_SEARCHES)
 def schedule_next_attempts(results: list[dict[str, Any]] | None) -> list[str]:
     """Goals searched now whose window goes on: start the run that makes their next attempt."""
     pending = sorted({r["goal_id"] for r in results or []

@@ -21,7 +21,6 @@ from footy_airflow.ui.links import name_goal_instance
 
 log = logging.getLogger(__name__)
 
-WAIT_TASK_ID = "wait_for_candidates"
 SELECT_TASK_ID = "select_goals"
 DOWNLOAD_POOL = "footy_downloads"
 # Celery workers serving this queue fetch clips (network and disk heavy); the LocalExecutor
@@ -33,35 +32,29 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@task.branch
-def choose_goals_source(
-    params: dict[str, Any] | None = None, triggering_asset_events: Any = None
-) -> list[str]:
-    """Straight to work when the conf names goals or an Asset event says work exists (new
-    candidates, a search window that ended); a manual run without goals waits (deferred) first."""
-    if requested_goal_ids(params) or triggering_asset_events:
-        return [SELECT_TASK_ID]
-    return [WAIT_TASK_ID, SELECT_TASK_ID]
-
-
-@task(task_id=SELECT_TASK_ID, trigger_rule="none_failed_min_one_success")
-def select_goals(params: dict[str, Any] | None = None, run_id: str | None = None) -> list[str]:
+def goals_to_download(context: Any, found: list[Any] | None = None) -> list[str]:
     """The conf's goals, or every confirmed goal with due candidates or ready to finish that
     no other run has mapped; marked as this run's (``footy.store.selection``).
 
-    Runs after the sensor whether it found candidates or timed out: a searched goal without
-    any candidate still has to be marked ``videos_downloaded``.
+    Chosen whether or not candidates turned up: a searched goal without any candidate still
+    has to be marked ``videos_downloaded``.
     """
-    manual = requested_goal_ids(params)
+    manual = requested_goal_ids(context.get("params"))
     db, now = footy_db(), _now()
     goal_ids = download_stage.select_goals(db, now, manual or None)
     if not manual:
         goal_ids = selection.unselected(db, Stage.DOWNLOAD, goal_ids, now)
-        selection.select(db, Stage.DOWNLOAD, goal_ids, run_id or "", now)
+        selection.select(db, Stage.DOWNLOAD, goal_ids, context.get("run_id") or "", now)
     log.info("%d goal(s) to visit%s", len(goal_ids), " (manual)" if manual else "")
     if not goal_ids:
         raise AirflowSkipException("no goal has download work")
     return goal_ids
+
+
+@task(task_id=SELECT_TASK_ID, trigger_rule="none_failed_min_one_success")
+def select_goals(params: dict[str, Any] | None = None, run_id: str | None = None) -> list[str]:
+    """``goals_to_download`` as a task of its own (goal_processing_pipeline)."""
+    return goals_to_download({"params": params, "run_id": run_id})
 
 
 @task(map_index_template="{{ goal_label }}", pool=DOWNLOAD_POOL, queue=DOWNLOAD_QUEUE,

@@ -31,39 +31,32 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@task.branch
-def choose_goals_source(
-    params: dict[str, Any] | None = None, triggering_asset_events: Any = None
-) -> list[str]:
-    """Straight to work when the conf names goals or an Asset event says work exists (clips
-    stored, downloads finished); a manual run without goals waits for stored clips first."""
-    if requested_goal_ids(params) or triggering_asset_events:
-        return ["collect_goals"]
-    return ["wait_for_stored_clips", "collect_goals"]
-
-
-@task(trigger_rule="none_failed_min_one_success")
-def collect_goals(
-    clip_ids: list[str] | None = None, params: dict[str, Any] | None = None,
-    run_id: str | None = None,
-) -> list[str]:
+def goals_to_filter(context: Any, found: list[Any] | None = None) -> list[str]:
     """Distinct goals to visit: the conf's, or every goal with filtering work that no other
     run has mapped, marked as this run's (``footy.store.selection``).
 
-    Beyond the goals of the clips the sensor found, this also picks up goals whose downloads
-    ended with nothing stored (their completion) and withdrawn goals with clips to remove.
+    Beyond the goals of stored clips, this also picks up goals whose downloads ended with
+    nothing stored (their completion) and withdrawn goals with clips to remove.
     """
-    manual = requested_goal_ids(params)
+    manual = requested_goal_ids(context.get("params"))
     if manual:
         return manual
     db, now = footy_db(), _now()
     goal_ids = selection.unselected(
         db, Stage.FILTER, filter_stage.goals_with_work(db, MAX_GOALS_PER_RUN), now)
-    selection.select(db, Stage.FILTER, goal_ids, run_id or "", now)
-    log.info("%d clip(s) waiting; %d goal(s) to visit", len(clip_ids or []), len(goal_ids))
+    selection.select(db, Stage.FILTER, goal_ids, context.get("run_id") or "", now)
+    woken = ("an Asset event" if found is None
+             else "stored clips" if found else "nothing in time (a manual run)")
+    log.info("woken by %s; %d goal(s) to visit", woken, len(goal_ids))
     if not goal_ids:
         raise AirflowSkipException("no goal has filtering work")
     return goal_ids
+
+
+@task(trigger_rule="none_failed_min_one_success")
+def collect_goals(params: dict[str, Any] | None = None, run_id: str | None = None) -> list[str]:
+    """``goals_to_filter`` as a task of its own (goal_processing_pipeline)."""
+    return goals_to_filter({"params": params, "run_id": run_id})
 
 
 @task(map_index_template="{{ goal_label }}", execution_timeout=timedelta(minutes=15))

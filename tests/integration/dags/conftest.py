@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from footy_airflow.sensors import MongoQuerySensor
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -38,7 +40,7 @@ def short_sensor_timeouts():
     def shorten(*dags, seconds: float = 1.0) -> None:
         for dag in dags:
             for task in dag.tasks:
-                if task.task_id.startswith("wait_for_"):
+                if isinstance(task, MongoQuerySensor):
                     task.timeout = seconds
 
     return shorten

@@ -18,7 +18,7 @@ def test_an_undeclared_key_fails_the_first_task_naming_it_and_changes_nothing(da
     db[GOALS].insert_one({"_id": GOAL, "status": "confirmed"})
     run = dags["download_videos"].test(run_conf={"goalid": GOAL})
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
-    assert states["choose_goals_source"] == "failed"
+    assert states["select_goals"] == "failed"
     assert "success" not in states.values()
     assert run.state == "failed"
     out, err = capfd.readouterr()
@@ -98,4 +98,4 @@ def test_a_failed_run_is_announced_once_when_alerts_are_configured(dags, db, ale
     [message] = alerts_receiver.received
     assert message["path"] == "/alerts"
     assert message["title"] == "footy: download_videos failed"
-    assert run.run_id in message["message"] and "choose_goals_source" in message["message"]
+    assert run.run_id in message["message"] and "select_goals" in message["message"]

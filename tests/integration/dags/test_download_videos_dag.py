@@ -103,7 +103,7 @@ def test_download_videos_dag(dags, db, standin, storage, download_pool, short_se
     mapped = {ti.rendered_map_index: ti.state for ti in run.get_task_instances()
               if ti.task_id == "download_goal"}  # fmt: skip
     assert mapped == {LABELS[g]: "success" for g in (CLIPS, EMPTY, SEARCHING)}
-    assert tis["wait_for_candidates"].state == "success"
+    assert tis["select_goals"].state == "success"
     assert tis["announce_stored_clips"].state == "success"
     videos = {d["_id"]: d for d in db[VIDEOS].find()}
     assert videos[good]["state"] == "stored" and videos[early]["state"] == "stored"
@@ -116,11 +116,11 @@ def test_download_videos_dag(dags, db, standin, storage, download_pool, short_se
         videos[v]["storage"]["key"] for v in (good, early)
     )
 
-    # Nothing due: the sensor skips, select_goals finds nothing, and nothing changes.
+    # Nothing due: select_goals waits, times out, finds nothing to do, and nothing changes.
     before = _snapshot(db, storage)
     rerun = dag.test()
     states = {ti.task_id: ti.state for ti in rerun.get_task_instances()}
-    assert states["wait_for_candidates"] == "skipped" and states["select_goals"] == "skipped"
+    assert states["select_goals"] == "skipped" and states["announce_stored_clips"] == "skipped"
     assert _snapshot(db, storage) == before
 
     # By hand: the named goals only; force retries the failed clip (rejected again).

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from footy.store import GOALS, VIDEOS
+from footy_airflow.sensors import MongoQuerySensor
 from footy_testbed.standin.server import start_in_thread
 
 pytestmark = pytest.mark.integration
@@ -52,7 +53,7 @@ def stack(dags, db, tmp_path, monkeypatch, api_football_connection):
                     "downloads"], check=True, capture_output=True, env=os.environ.copy())
     for dag in dags.values():
         for t in dag.tasks:
-            if t.task_id.startswith("wait_for_"):
+            if isinstance(t, MongoQuerySensor):
                 t.timeout = 1.0
     yield standin
     standin.stop()
