@@ -43,7 +43,7 @@ from footy.store.downloads import due_query
 from footy_airflow.assets import CLIP_CANDIDATES, DOWNLOADS_WAITING
 from footy_airflow.defaults import RUN_FAILED, SENSOR_ARGS, dag_args
 from footy_airflow.params import goal_id_param, goal_ids_param
-from footy_airflow.sensors import GoalSelectionSensor
+from footy_airflow.sensors import WorkSelectionSensor
 from footy_airflow.tasks.download import (
     SELECT_TASK_ID,
     announce_stored_clips,
@@ -74,7 +74,7 @@ with DAG(
     # Started by a hand-off or a watcher, or with goals in the conf: straight to the goals. A
     # manual run without goals first waits (deferred) for due candidates; on timeout it still
     # chooses, to finish searched goals that have nothing pending.
-    goal_ids = GoalSelectionSensor(
+    goal_ids = WorkSelectionSensor(
         task_id=SELECT_TASK_ID,
         choose=goals_to_download,
         choose_on_timeout=True,

@@ -32,7 +32,7 @@ from footy.store.filtering import CLIP_WORK_QUERY
 from footy_airflow.assets import FILTERING_WAITING, STORED_CLIPS, WITHDRAWN_GOALS
 from footy_airflow.defaults import RUN_FAILED, SENSOR_ARGS, dag_args
 from footy_airflow.params import goal_id_param, goal_ids_param
-from footy_airflow.sensors import GoalSelectionSensor
+from footy_airflow.sensors import WorkSelectionSensor
 from footy_airflow.tasks.filter import announce_kept_clips, filter_goal, goals_to_filter
 
 with DAG(
@@ -55,7 +55,7 @@ with DAG(
     # Started by a hand-off or a watcher, or with goals in the conf: straight to the goals. A
     # manual run without goals first waits (deferred) for stored clips; on timeout it still
     # chooses, to complete goals whose downloads ended with nothing stored.
-    goal_ids = GoalSelectionSensor(
+    goal_ids = WorkSelectionSensor(
         task_id="collect_goals",
         choose=goals_to_filter,
         choose_on_timeout=True,

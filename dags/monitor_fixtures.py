@@ -1,10 +1,11 @@
 """
 ### monitor_fixtures
 
-Waits (deferred, no worker slot) until there are active fixtures, then polls API-Football
-once for all of them, stores the latest events and applies the goal debounce (a goal is
-confirmed after 3 distinct polls, withdrawn after missing from 3). Fixtures whose goals
-changed are announced on the `footy_fixture_goal_changes` Asset for `process_goals`.
+One task: polls API-Football once for all active fixtures, stores the latest events and
+applies the goal debounce (a goal is confirmed after 3 distinct polls, withdrawn after missing
+from 3). Fixtures whose goals changed are announced on the `footy_fixture_goal_changes` Asset
+for `process_goals`, by the poll itself (through the `footy_handoffs` alias): a poll without
+goal changes emits nothing. Skipped, saying so, when no fixture is active.
 Only fixtures whose status, score, events or goal tracking changed are written (one bulk
 write; the match clock alone is not a change), so a quiet poll writes nothing.
 
@@ -17,15 +18,12 @@ active: no active fixture, no run.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pendulum
 from airflow.sdk import DAG
 
 from footy_airflow.assets import ACTIVE_FIXTURES
-from footy_airflow.defaults import RUN_FAILED, SENSOR_ARGS, dag_args, poll_seconds
-from footy_airflow.sensors import MongoQuerySensor
-from footy_airflow.tasks.fixtures import announce_goal_changes, poll_active_fixtures
+from footy_airflow.defaults import RUN_FAILED, dag_args
+from footy_airflow.tasks.fixtures import poll_active_fixtures
 
 with DAG(
     dag_id="monitor_fixtures",
@@ -39,14 +37,4 @@ with DAG(
     on_failure_callback=RUN_FAILED,  # footy_alerts connection, off by default
     tags=["footy", "fixtures"],
 ):
-    live = MongoQuerySensor(
-        task_id="wait_for_active_fixtures",
-        collection="fixtures_active",
-        query={},
-        limit=1,
-        timeout=timedelta(seconds=max(10, poll_seconds() - 10)),
-        **SENSOR_ARGS,
-    )
-    changed = poll_active_fixtures()
-    live >> changed
-    announce_goal_changes(changed)
+    poll_active_fixtures()

@@ -27,14 +27,8 @@ from airflow.sdk import DAG, Param
 from footy_airflow.assets import FIXTURE_GOAL_CHANGES, GOAL_CHANGES_WAITING
 from footy_airflow.defaults import RUN_FAILED, SENSOR_ARGS, dag_args
 from footy_airflow.params import FIXTURE_ID_SCHEMA, GOAL_EVENT_SCHEMA
-from footy_airflow.sensors import MongoQuerySensor
-from footy_airflow.tasks.fixtures import (
-    announce_new_goals,
-    announce_withdrawn_goals,
-    choose_mode,
-    process_fixture,
-    process_manual_goals,
-)
+from footy_airflow.sensors import WorkSelectionSensor
+from footy_airflow.tasks.fixtures import announce_goals, fixtures_to_process, process_fixture
 
 with DAG(
     dag_id="process_goals",
@@ -55,17 +49,17 @@ with DAG(
                              description="Manual run: goal events in API-Football's shape"),
     },
 ):
-    mode = choose_mode()
-    fixture_ids = MongoQuerySensor(
-        task_id="wait_for_goal_changes",
+    # A hand-off, a watcher or a manual run's fixture_id: straight to the fixtures. A manual
+    # run without one waits (deferred) for goal changes.
+    fixture_ids = WorkSelectionSensor(
+        task_id="select_fixtures",
+        choose=fixtures_to_process,
+        manual_keys=("fixture_id",),
         collection="fixtures_active",
         query={"goal_changes.pending": True},
         sort=[["_id", 1]],
-        timeout=timedelta(seconds=60),  # asset-triggered runs find their changes at once
+        timeout=timedelta(seconds=60),
         **SENSOR_ARGS,
     )
-    manual = process_manual_goals()
     processed = process_fixture.expand(fixture_id=fixture_ids.output)
-    mode >> [fixture_ids, manual]
-    announce_new_goals(processed, manual)
-    announce_withdrawn_goals(processed)
+    announce_goals(processed)

@@ -43,12 +43,11 @@ from footy.store.discovery import DUE_GOALS_QUERY, DUE_GOALS_SORT
 from footy_airflow.assets import CONFIRMED_GOALS, SEARCHES_PENDING, SEARCHES_WAITING
 from footy_airflow.defaults import RUN_FAILED, SENSOR_ARGS, dag_args
 from footy_airflow.params import goal_id_param, goal_ids_param
-from footy_airflow.sensors import GoalSelectionSensor
+from footy_airflow.sensors import WorkSelectionSensor
 from footy_airflow.tasks.discover import (
     SELECT_TASK_ID,
-    announce_candidates,
+    announce_search_results,
     goals_to_search,
-    schedule_next_attempts,
     search_goal,
 )
 
@@ -72,7 +71,7 @@ with DAG(
 ):
     # Goals in the conf are searched now. Any other run waits (deferred, in the triggerer)
     # until a goal is due: a footy_searches_pending run until its goals' next attempt.
-    goal_ids = GoalSelectionSensor(
+    goal_ids = WorkSelectionSensor(
         task_id=SELECT_TASK_ID,
         choose=goals_to_search,
         wait_on_events=True,
@@ -87,5 +86,4 @@ with DAG(
         **SENSOR_ARGS,
     )
     searched = search_goal.expand(goal_id=goal_ids.output)
-    announce_candidates(searched)
-    schedule_next_attempts(searched)
+    announce_search_results(searched)

@@ -1,7 +1,9 @@
 """The Assets that start footy's DAG runs.
 
 Hand-offs: a stage's ``announce_...`` task emits one when it made work for the next stage
-(event extras carry the ids), so the next stage starts at once.
+(event extras carry the ids), so the next stage starts at once. A task that hands work on
+only sometimes, or to more than one stage, has the alias ``HANDOFFS`` as its outlet and
+emits through it exactly the events it has work for (:func:`hand_off`).
 
 Watched: an ``AssetWatcher`` in the triggerer polls a stage's waiting work
 (``footy.store.backlog``) and updates the Asset when work has waited past its grace period
@@ -10,7 +12,9 @@ crashed run left behind). Together they replace the minute-by-minute fallback sc
 stage DAG run exists only when there is work for it, and an idle stack starts none.
 """
 
-from airflow.sdk import Asset, AssetWatcher
+from typing import Any
+
+from airflow.sdk import Asset, AssetAlias, AssetWatcher, get_current_context
 
 from footy.store.db import db_name_from_env
 from footy_airflow.defaults import poll_seconds
@@ -39,6 +43,15 @@ STORED_CLIPS = Asset("footy_stored_clips", group="footy")
 
 KEPT_CLIPS = Asset("footy_kept_clips", group="footy")
 """filter_videos -> anyone who wants the kept clips. extra: {"goal_ids": [...]}"""
+
+
+HANDOFFS = AssetAlias("footy_handoffs", group="footy")
+"""Outlet of the tasks that decide at run time which hand-offs they emit, if any."""
+
+
+def hand_off(asset: Asset, extra: dict[str, Any]) -> None:
+    """Emit ``asset``'s event from a task whose outlet is ``HANDOFFS``."""
+    get_current_context()["outlet_events"][HANDOFFS].add(asset, extra=extra)
 
 
 def watched(name: str, kind: str, **timing: float) -> Asset:

@@ -12,7 +12,6 @@ from airflow.sdk.exceptions import AirflowSensorTimeout
 from footy.store.db import db_name_from_env
 from footy.store.query import resolve_query
 from footy_airflow.mongo import DEFAULT_CONN_ID, footy_db
-from footy_airflow.params import requested_goal_ids
 from footy_airflow.triggers import MongoQueryTrigger
 
 
@@ -93,23 +92,24 @@ class MongoQuerySensor(BaseSensorOperator):
         return ids
 
 
-# What a stage chooses its goals with: (context, ids the query matched or None) -> goal ids.
+# How a stage chooses its work: (context, ids the query matched or None) -> ids to map.
 Chooser = Callable[[Any, "list[Any] | None"], list[str]]
 
 
-class GoalSelectionSensor(MongoQuerySensor):
+class WorkSelectionSensor(MongoQuerySensor):
     """A stage run's first task: wait for work only when the run brings none, then choose the
-    goals the run maps (returned to XCom, ready for ``.expand()``).
+    goals (or fixtures) the run maps (returned to XCom, ready for ``.expand()``).
 
-    A run whose conf names goals, or one started by an Asset event (a hand-off or a watcher:
-    work exists), chooses at once. Any other run (a manual run without goals; with
-    ``wait_on_events``, every run without goals in its conf) first waits, deferred in the
-    triggerer, until ``query`` matches. ``choose(context, found)`` picks the goals (``found``:
-    the ids the query matched, ``None`` when the run did not wait) and may skip the task. On
-    timeout the task is skipped, or with ``choose_on_timeout`` chooses anyway (a stage that
-    also finishes goals with nothing left to wait for).
+    A run whose conf names its work (any of ``manual_keys``, by default the goals), or one
+    started by an Asset event (a hand-off or a watcher: work exists), chooses at once. Any
+    other run (a manual run naming nothing; with ``wait_on_events``, every run whose conf
+    names nothing) first waits, deferred in the triggerer, until ``query`` matches.
+    ``choose(context, found)`` picks the work (``found``: the ids the query matched, ``None``
+    when the run did not wait) and may skip the task. On timeout the task is skipped, or with
+    ``choose_on_timeout`` chooses anyway (a stage that also finishes goals with nothing left
+    to wait for).
 
-    One task where a branch, a sensor and a selection task used to be: each task instance is a
+    One task rather than a branch, a sensor and a selection task: each task instance is a
     process and a trip through the scheduler, and a busy day starts hundreds of stage runs.
     """
 
@@ -119,15 +119,18 @@ class GoalSelectionSensor(MongoQuerySensor):
         choose: Chooser,
         wait_on_events: bool = False,
         choose_on_timeout: bool = False,
+        manual_keys: tuple[str, ...] = ("goal_ids", "goal_id"),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.choose = choose
+        self.manual_keys = manual_keys
         self.wait_on_events = wait_on_events
         self.choose_on_timeout = choose_on_timeout
 
     def execute(self, context: Any) -> list[Any]:
-        if requested_goal_ids(context.get("params")):
+        params = context.get("params") or {}
+        if any(params.get(key) for key in self.manual_keys):
             return self.choose(context, None)
         if context.get("triggering_asset_events") and not self.wait_on_events:
             self.log.info("Started by an Asset event: choosing goals without waiting")

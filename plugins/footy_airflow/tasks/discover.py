@@ -15,7 +15,7 @@ from footy.pipeline.discover import DiscoveryConfig, discover_goal, goals_still_
 from footy.store import selection
 from footy.store.discovery import goal_label
 from footy.store.status import Stage
-from footy_airflow.assets import CLIP_CANDIDATES, SEARCHES_PENDING
+from footy_airflow.assets import CLIP_CANDIDATES, HANDOFFS, SEARCHES_PENDING, hand_off
 from footy_airflow.connections import enabled_sources, json_variable
 from footy_airflow.mongo import footy_db
 from footy_airflow.params import requested_goal_ids
@@ -81,34 +81,28 @@ def search_goal(
 
 # After every search, when at least one searched: one goal's failure must not hide the
 # others' results, and a run whose goals were all skipped starts no process to say so.
-AFTER_SEARCHES = "all_done_min_one_success"
+@task(outlets=[HANDOFFS], trigger_rule="all_done_min_one_success")
+def announce_search_results(results: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """Hands on what this run's searches found, each event only when it has goals:
 
-
-@task(outlets=[CLIP_CANDIDATES], trigger_rule=AFTER_SEARCHES)
-def announce_candidates(results: list[dict[str, Any]] | None) -> dict[str, list[str]]:
-    """New candidate clips, and goals whose search window just ended, for download_videos.
-
-    A finished window with nothing new still wakes the download stage, which then marks the
-    goal downloaded at once instead of at its next time fallback. Skipped when neither
-    happened.
+    - to download_videos (``footy_clip_candidates``): new candidate clips, and goals whose
+      search window just ended (a finished window with nothing new still wakes the download
+      stage, which then marks the goal downloaded at once);
+    - to scrape_twitter itself (``footy_searches_pending``): goals whose window goes on; the
+      next run's sensor waits until their next attempt is due.
     """
-    news = [r for r in (results or []) if r and (r.get("new_candidates") or r.get("finished"))]
-    if not news:
-        raise AirflowSkipException("no new candidate clips and no search window ended")
-    extra = {
+    results = [r for r in results or [] if r]
+    news = [r for r in results if r.get("new_candidates") or r.get("finished")]
+    candidates = {
         "goal_ids": sorted({r["goal_id"] for r in news}),
         "video_ids": sorted({v for r in news for v in r.get("new_candidates") or []}),
     }
-    get_current_context()["outlet_events"][CLIP_CANDIDATES].extra = extra
-    return extra
-
-
-@task(outlets=[SEARCHES_PENDING], trigger_rule=AFTER_SEARCHES)
-def schedule_next_attempts(results: list[dict[str, Any]] | None) -> list[str]:
-    """Goals searched now whose window goes on: start the run that makes their next attempt."""
-    pending = sorted({r["goal_id"] for r in results or []
-                      if r and r.get("status") != "skipped" and not r.get("finished")})
-    if not pending:
-        raise AirflowSkipException("no search window goes on")
-    get_current_context()["outlet_events"][SEARCHES_PENDING].extra = {"goal_ids": pending}
-    return pending
+    pending = sorted({r["goal_id"] for r in results
+                      if r.get("status") != "skipped" and not r.get("finished")})
+    if not (news or pending):
+        raise AirflowSkipException("no new candidate clips, no search window ended or goes on")
+    if news:
+        hand_off(CLIP_CANDIDATES, candidates)
+    if pending:
+        hand_off(SEARCHES_PENDING, {"goal_ids": pending})
+    return {"candidates": candidates if news else None, "searches_pending": pending}

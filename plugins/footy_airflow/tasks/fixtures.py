@@ -14,7 +14,14 @@ from footy.api_budget import budget_from_env
 from footy.errors import ConfigError
 from footy.pipeline import fixtures as fixture_stage
 from footy.pipeline import goals as goal_stage
-from footy_airflow.assets import CONFIRMED_GOALS, FIXTURE_GOAL_CHANGES, WITHDRAWN_GOALS
+from footy.store.fixtures import fixtures_with_goal_changes
+from footy_airflow.assets import (
+    CONFIRMED_GOALS,
+    FIXTURE_GOAL_CHANGES,
+    HANDOFFS,
+    WITHDRAWN_GOALS,
+    hand_off,
+)
 from footy_airflow.connections import api_football_client, json_variable
 from footy_airflow.defaults import poll_seconds
 from footy_airflow.mongo import footy_db
@@ -83,76 +90,66 @@ def advance_buckets() -> dict[str, list[int]]:
     return moved
 
 
-@task
+@task(outlets=[HANDOFFS])
 def poll_active_fixtures(run_id: str | None = None) -> list[int]:
-    """One batched API poll of all active fixtures; returns those whose goals changed."""
+    """One batched API poll of all active fixtures; hands the fixtures whose goals changed to
+    process_goals and returns them."""
     summary = fixture_stage.monitor(
         footy_db(), api_football_client(), run_id or "", _now(),
         budget=budget_from_env(dict(os.environ)), base_interval=timedelta(seconds=poll_seconds()),
     )  # fmt: skip
+    if not summary["polled"] and not summary["requests"]:
+        raise AirflowSkipException("no active fixture to poll")
     log.info("polled %d fixture(s) with %d request(s)%s, %d written; goal changes in %s; "
              "%d error(s); next poll in %.0fs (%s)", summary["polled"], summary["requests"],
              " (live=all)" if summary.get("live_all") else "", summary["writes"],
              summary["changed"], len(summary["errors"]), summary.get("next_poll_in_s", 0),
              summary.get("budget", ""))  # fmt: skip
+    if summary["changed"]:
+        hand_off(FIXTURE_GOAL_CHANGES, {"fixture_ids": summary["changed"]})
     return summary["changed"]
 
 
-@task(outlets=[FIXTURE_GOAL_CHANGES])
-def announce_goal_changes(fixture_ids: list[int]) -> list[int]:
+def fixtures_to_process(context: Any, found: list[Any] | None = None) -> list[int]:
+    """A manual run's fixture; otherwise the fixtures with goal changes to process."""
+    manual = (context.get("params") or {}).get("fixture_id")
+    if manual:
+        return [int(manual)]
+    fixture_ids = found if found is not None else fixtures_with_goal_changes(footy_db())
     if not fixture_ids:
-        raise AirflowSkipException("no goal changes in this poll")
-    get_current_context()["outlet_events"][FIXTURE_GOAL_CHANGES].extra = {
-        "fixture_ids": fixture_ids
-    }
-    return fixture_ids
+        raise AirflowSkipException("no fixture has goal changes to process")
+    return [int(f) for f in fixture_ids]
 
 
 @task(map_index_template="{{ fixture_label }}")
-def process_fixture(fixture_id: int) -> dict[str, Any]:
-    """Upsert one fixture's confirmed goals and withdraw disallowed ones."""
+def process_fixture(fixture_id: int, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Upsert one fixture's confirmed goals and withdraw disallowed ones; in a manual run, the
+    goals of the conf's ``goal_events`` as given (the seed's manual run, no debounce)."""
     context = get_current_context()
     context["fixture_label"] = str(fixture_id)  # type: ignore[typeddict-unknown-key]
-    result = goal_stage.process_fixture_goals(footy_db(), int(fixture_id), _now())
+    params = params or {}
+    if params.get("fixture_id"):
+        result = goal_stage.process_manual_goals(
+            footy_db(), int(fixture_id), list(params.get("goal_events") or []), _now())
+    else:
+        result = goal_stage.process_fixture_goals(footy_db(), int(fixture_id), _now())
     context["fixture_label"] = result["label"] or str(fixture_id)  # type: ignore[typeddict-unknown-key]
     log.info("%s: new %s, withdrawn %s", result["label"], result["new_goals"],
              result["withdrawn_goals"])
     return result
 
 
-@task
-def process_manual_goals(params: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The seed's manual run: ``{"fixture_id": ..., "goal_events": [...]}``, no debounce."""
-    params = params or {}
-    result = goal_stage.process_manual_goals(
-        footy_db(), int(params["fixture_id"]), list(params.get("goal_events") or []), _now()
-    )
-    log.info("%s: manual goals new %s", result["label"], result["new_goals"])
-    return result
-
-
-@task.branch
-def choose_mode(params: dict[str, Any] | None = None) -> str:
-    return "process_manual_goals" if (params or {}).get("fixture_id") else "wait_for_goal_changes"
-
-
-@task(outlets=[CONFIRMED_GOALS], trigger_rule="none_failed_min_one_success")
-def announce_new_goals(
-    mapped: list[dict[str, Any]] | None, manual: dict[str, Any] | None
-) -> list[str]:
-    results = [r for r in [*(mapped or []), manual] if r]
-    goal_ids = sorted({g for r in results for g in r["new_goals"]})
-    if not goal_ids:
-        raise AirflowSkipException("no confirmed goals to announce")
-    get_current_context()["outlet_events"][CONFIRMED_GOALS].extra = {"goal_ids": goal_ids}
-    return goal_ids
-
-
-@task(outlets=[WITHDRAWN_GOALS], trigger_rule="none_failed_min_one_success")
-def announce_withdrawn_goals(mapped: list[dict[str, Any]] | None) -> list[str]:
-    """Goals withdrawn in this run: filter_videos removes their stored clips right away."""
-    goal_ids = sorted({g for r in mapped or [] if r for g in r["withdrawn_goals"]})
-    if not goal_ids:
-        raise AirflowSkipException("no goal withdrawn")
-    get_current_context()["outlet_events"][WITHDRAWN_GOALS].extra = {"goal_ids": goal_ids}
-    return goal_ids
+@task(outlets=[HANDOFFS], trigger_rule="none_failed_min_one_success")
+def announce_goals(results: list[dict[str, Any]] | None) -> dict[str, list[str]]:
+    """New goals to scrape_twitter, withdrawn ones to filter_videos (which removes their
+    stored clips right away): each event only when it has goals."""
+    results = [r for r in results or [] if r]
+    confirmed = sorted({g for r in results for g in r["new_goals"]})
+    withdrawn = sorted({g for r in results for g in r.get("withdrawn_goals") or []})
+    if not (confirmed or withdrawn):
+        raise AirflowSkipException("no goal confirmed or withdrawn")
+    if confirmed:
+        hand_off(CONFIRMED_GOALS, {"goal_ids": confirmed})
+    if withdrawn:
+        hand_off(WITHDRAWN_GOALS, {"goal_ids": withdrawn})
+    return {"confirmed": confirmed, "withdrawn": withdrawn}

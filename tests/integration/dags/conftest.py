@@ -52,3 +52,25 @@ def api_football_connection(monkeypatch):
         monkeypatch.setenv("AIRFLOW_CONN_API_FOOTBALL", json.dumps(
             {"conn_type": "http", "host": url, "password": key}))
     return point_at
+
+
+@pytest.fixture
+def asset_events(dags):
+    """The extras of the events an Asset received during this test (Airflow's metadata
+    database, shared by the tests of one worker)."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import func
+
+    with create_session() as session:
+        before = session.query(func.max(AssetEvent.id)).scalar() or 0
+
+    def of(name: str) -> list[dict]:
+        with create_session() as session:
+            rows = (session.query(AssetEvent.extra)
+                    .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+                    .filter(AssetModel.name == name, AssetEvent.id > before)
+                    .order_by(AssetEvent.id).all())
+            return [dict(extra or {}) for (extra,) in rows]
+
+    return of

@@ -50,7 +50,7 @@ def standin(api_football_connection, monkeypatch):
 
 
 def test_replayed_match_day_through_the_dags(
-    dags, db, standin, monkeypatch, short_sensor_timeouts
+    dags, db, standin, monkeypatch, short_sensor_timeouts, asset_events
 ):
     short_sensor_timeouts(*dags.values())
     dags["ingest_fixtures"].test(run_conf={"date": "2026-03-14"})
@@ -79,6 +79,14 @@ def test_replayed_match_day_through_the_dags(
     named = {ti.rendered_map_index for ti in runs["process_goals"].get_task_instances()
              if ti.task_id == "process_fixture"}
     assert named and all(" v " in (label or "") for label in named), named
+    # The hand-offs reached their Assets, each only with work in it: the polls' goal changes,
+    # then the confirmed goals (the VAR-disallowed one among them, until it is taken back)
+    # and the withdrawn one.
+    changes = asset_events("footy_fixture_goal_changes")
+    assert changes and all(e["fixture_ids"] for e in changes)
+    confirmed = {g for e in asset_events("footy_confirmed_goals") for g in e["goal_ids"]}
+    assert confirmed == CONFIRMED | WITHDRAWN
+    assert asset_events("footy_withdrawn_goals") == [{"goal_ids": sorted(WITHDRAWN)}]
 
     # Re-running every DAG (the same runs again, and new ones) leaves MongoDB unchanged.
     before = _snapshot(db)

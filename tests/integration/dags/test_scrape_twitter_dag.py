@@ -66,7 +66,7 @@ def _tis(run, task_id):
 
 
 def test_one_named_task_instance_per_goal_and_candidates_stored(dags, db, standin,
-                                                                monkeypatch):
+                                                                monkeypatch, asset_events):
     for task in dags["scrape_twitter"].tasks:
         if isinstance(task, MongoQuerySensor):
             task.timeout = 1.0  # dag.test() runs the trigger inline
@@ -79,18 +79,22 @@ def test_one_named_task_instance_per_goal_and_candidates_stored(dags, db, standi
     searched = _tis(run, "search_goal")
     assert {ti.rendered_map_index for ti in searched} == set(confirmed.values())
     assert {ti.state for ti in searched} == {"success"}
-    (announce,) = _tis(run, "announce_candidates")
+    (announce,) = _tis(run, "announce_search_results")
     assert announce.state == "success"
     states = {v["_id"]: v["state"] for v in db[VIDEOS].find()}
     assert sum(s == "candidate" for s in states.values()) == 3 + 2  # Haaland 3, Højlund 2
     assert sum(s == "rejected" for s in states.values()) == 4
     assert all(g["processing_status"]["search"]["attempts"] == 1 for g in db[GOALS].find())
+    # handed on: the candidates to download_videos, both goals to their next attempt
+    [candidates] = asset_events("footy_clip_candidates")
+    assert candidates["goal_ids"] == sorted(confirmed) and len(candidates["video_ids"]) == 5
+    assert asset_events("footy_searches_pending") == [{"goal_ids": sorted(confirmed)}]
 
     # Same scenario time again: nothing is due, every goal is skipped, nothing announced.
     before = sorted(db[VIDEOS].find(), key=lambda v: v["_id"])
     again = dag.test()
     assert {ti.state for ti in _tis(again, "search_goal")} == {"skipped"}
-    assert _tis(again, "announce_candidates")[0].state == "skipped"
+    assert _tis(again, "announce_search_results")[0].state == "skipped"
     assert sorted(db[VIDEOS].find(), key=lambda v: v["_id"]) == before
 
     # A manual run searches the given goal now; nothing new has been posted.

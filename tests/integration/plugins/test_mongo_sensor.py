@@ -1,5 +1,5 @@
 """MongoQuerySensor: returns ids at once when they match, defers to the trigger otherwise;
-GoalSelectionSensor: a stage run's first task, waiting only when the run brings no work."""
+WorkSelectionSensor: a stage run's first task, waiting only when the run brings no work."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from airflow.sdk.exceptions import TaskDeferred
 
-from footy_airflow.sensors import GoalSelectionSensor, MongoQuerySensor
+from footy_airflow.sensors import MongoQuerySensor, WorkSelectionSensor
 from footy_airflow.triggers import MongoQueryTrigger
 
 pytestmark = pytest.mark.integration
@@ -71,14 +71,14 @@ def test_trigger_deadline_becomes_a_sensor_timeout(db, db_name):
         sensor.execute_complete(context={}, event=event.payload)
 
 
-def _selector(db_name: str, **kw) -> tuple[GoalSelectionSensor, list]:
+def _selector(db_name: str, **kw) -> tuple[WorkSelectionSensor, list]:
     calls: list = []
 
     def choose(context, found):
         calls.append(found)
         return [f"chosen:{g}" for g in (found or context["params"].get("goal_ids") or ["all"])]
 
-    sensor = GoalSelectionSensor(
+    sensor = WorkSelectionSensor(
         task_id="select_goals", choose=choose, collection="goals", query={"ready": True},
         db_name=db_name, timeout=timedelta(minutes=3), trigger_poll_interval=0.2, **kw,
     )
