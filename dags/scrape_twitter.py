@@ -19,7 +19,7 @@ Runs on `footy_confirmed_goals` events, on its own `footy_searches_pending` even
 whose window goes on: the new run's deferred sensor wakes when the next attempt is due) and
 when its watcher finds a due goal no run picked up (`footy_searches_waiting`). Settings: Variable
 `footy_discovery` (JSON, all optional: `sources` (default `["x"]`; `["reddit"]` needs no X
-account), `attempts`, `interval_seconds`, `enough_clips`, `max_errors`, `lease_seconds`,
+account), `attempts`, `interval_seconds`, `enough_clips`, `max_errors`, `repeat_reserve`, `lease_seconds`,
 `gates` {`min_duration_s`, `max_duration_s`, `min_aspect`, `max_aspect`, `min_short_edge`,
 `posted_grace_seconds`}, `team_aliases` {"Manchester City": ["Man City"]}); connections
 `x_api` (host = base URL, password = bearer token) and `reddit_api` (host =

@@ -17,6 +17,7 @@ candidates are inserted one by one and never overwritten.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -85,6 +86,14 @@ def _positive(raw: Mapping[str, Any], key: str, default: float, kind: type) -> A
     return kind(value)
 
 
+def _share(raw: Mapping[str, Any], key: str, default: float) -> float:
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+        raise ConfigError(f"footy_discovery.{key} must be a number from 0 to below 1, "
+                          f"got {value!r}")
+    return float(value)
+
+
 def gate_config(raw: Mapping[str, Any]) -> GateConfig:
     """``{"min_duration_s": 3, ..., "posted_grace_seconds": 60}`` -> GateConfig."""
     if not isinstance(raw, Mapping):
@@ -139,6 +148,10 @@ class DiscoveryConfig:
     gates: GateConfig = field(default_factory=GateConfig)
     team_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     sources: tuple[str, ...] = ("x",)
+    # Share of a source's request window kept for goals not searched yet: a repeat attempt
+    # waits for the next window rather than spend it (a burst of goals must not find X
+    # rate limited by the repeat searches of earlier ones).
+    repeat_reserve: float = 0.4
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any] | None) -> DiscoveryConfig:
@@ -146,7 +159,7 @@ class DiscoveryConfig:
         if not isinstance(raw, Mapping):
             raise ConfigError("footy_discovery must be a JSON object")
         known = {"attempts", "interval_seconds", "enough_clips", "max_errors",
-                 "lease_seconds", "gates", "team_aliases", "sources"}  # fmt: skip
+                 "lease_seconds", "gates", "team_aliases", "sources", "repeat_reserve"}  # fmt: skip
         unknown = set(raw) - known
         if unknown:
             raise ConfigError(f"footy_discovery: unknown keys {sorted(unknown)}")
@@ -159,6 +172,7 @@ class DiscoveryConfig:
             gates=gate_config(raw.get("gates", {})),
             team_aliases=_aliases(raw.get("team_aliases", {})),
             sources=_source_names(raw.get("sources", ["x"])),
+            repeat_reserve=_share(raw, "repeat_reserve", cls.repeat_reserve),
         )
 
     def aliases_for(self, team_name: str | None) -> list[str]:
@@ -474,20 +488,50 @@ class _Outcome:
     failed: dict[str, FootyError] = field(default_factory=dict)
     rejected: dict[str, CredentialsRejectedError] = field(default_factory=dict)
     waiting: dict[str, datetime] = field(default_factory=dict)  # still rate limited
+    postponed: set[str] = field(default_factory=set)  # of those, by the window's reserve
 
 
-def _search_all(active: list[ClipSource], query: GoalQuery, search: Mapping[str, Any],
-                now: datetime) -> _Outcome:  # fmt: skip
+def window_spent(window: Mapping[str, Any] | None, attempt: int, now: datetime,
+                 reserve: float) -> datetime | None:  # fmt: skip
+    """When a search must wait for the source's next request window, its reset; else None.
+
+    A goal's first search may use the window to its last request; a repeat attempt leaves
+    ``reserve`` of the window's limit to goals not searched yet. An unknown or past window
+    never holds a search back (X's own 429 remains the last word).
+    """
+    if not window or window.get("remaining") is None or window.get("reset_at") is None:
+        return None
+    reset = _utc(window["reset_at"])
+    if reset <= now:
+        return None
+    keep = 0 if attempt <= 1 else math.ceil(reserve * int(window.get("limit") or 0))
+    return reset if int(window["remaining"]) <= keep else None
+
+
+def _search_all(db: Database, active: list[ClipSource], query: GoalQuery,
+                search: Mapping[str, Any], attempt: int, now: datetime,
+                cfg: DiscoveryConfig) -> _Outcome:  # fmt: skip
     outcome = _Outcome()
+    known = sources.windows(db, [s.name for s in active])
     for source in active:
         state = _source_state(search, source.name)
         until = state.get("rate_limited_until")
         if isinstance(until, datetime) and _utc(until) > now:
             outcome.waiting[source.name] = _utc(until)
             continue
+        until = window_spent(known.get(source.name), attempt, now, cfg.repeat_reserve)
+        if until is not None:
+            outcome.waiting[source.name] = until
+            outcome.postponed.add(source.name)
+            continue
         try:
-            outcome.results[source.name] = source.search(query, since_id=state.get("since_id"))
+            result = source.search(query, since_id=state.get("since_id"))
+            outcome.results[source.name] = result
+            if result.rate_limit is not None:
+                sources.record_window(db, source.name, result.rate_limit.limit,
+                                      result.rate_limit.remaining, result.rate_limit.reset_at)
         except SourceRateLimitedError as exc:
+            sources.record_window(db, source.name, None, 0, exc.reset_at)
             outcome.rate_limited[source.name] = exc
         except CredentialsRejectedError as exc:
             outcome.rejected[source.name] = exc
@@ -516,7 +560,7 @@ def _attempt(db: Database, active: list[ClipSource], goal: dict[str, Any], claim
     except ConfigError as exc:  # nothing usable to search with: retrying cannot help
         return _record_error(db, goal, claim, exc, summary, now, cfg, give_up=True), {}
     try:
-        outcome = _search_all(active, query, search, now)
+        outcome = _search_all(db, active, query, search, attempt, now, cfg)
     except BaseException as exc:
         # A refused request, a bug: every goal would fail alike. Record, raise.
         mark_stage_failed(db, claim, exc, now=now,
@@ -608,6 +652,13 @@ def _nothing_answered(db: Database, goal: dict[str, Any], claim: Claim, outcome:
     else:  # every source still waits out an earlier limit: nothing new to report
         mark_stage_done(db, claim, finished=False, fields=fields, now=now)
     error = next(iter(outcome.rate_limited.values()), None)
+    if error is None and outcome.postponed == set(resets):
+        # Nothing asked: the grid shows a skip, naming why and until when.
+        held = ", ".join(sorted(outcome.postponed))
+        return {**summary, "status": "skipped", "next_at": next_at.isoformat(),
+                "reason": f"repeat search postponed to {next_at.isoformat(timespec='seconds')}"
+                          f": {held} keeps the rest of its request window for goals not "
+                          "searched yet"}
     return {**summary, "status": "rate_limited", "next_at": next_at.isoformat(),
             "error": error.as_record() if error else None}
 

@@ -1,4 +1,4 @@
-"""Clip sources whose credentials were rejected: paused until the credentials change.
+"""Clip sources: paused when their credentials are rejected, and their request windows.
 
 A rejected token is not a goal's problem, and retrying it every minute only fails a task
 every minute. The first rejection pauses the source (one document per source in
@@ -6,6 +6,10 @@ every minute. The first rejection pauses the source (one document per source in
 it is paused with that same credential no search goes to it, its work is not reported as
 waiting, and ``footy status`` shows it. Any other credential (the connection was changed)
 resumes it.
+
+Each response's rate-limit headers are remembered on the same document (``window``: limit,
+requests left, reset time), so every task sees how many requests the source has left before
+it spends one (``footy.pipeline.discover`` keeps part of them for goals not searched yet).
 """
 
 from __future__ import annotations
@@ -62,3 +66,31 @@ def paused(db: Database, source: str) -> dict[str, Any] | None:
 
 def paused_sources(db: Database) -> dict[str, dict[str, Any]]:
     return {d["_id"]: d["paused"] for d in db[SOURCES].find({"paused": {"$exists": True}})}
+
+
+@retry_when_locked
+def record_window(db: Database, source: str, limit: int | None, remaining: int | None,
+                  reset_at: datetime | None) -> None:  # fmt: skip
+    """Remember where ``source``'s request window stands after a response: its reset time
+    and the fewest requests seen left in it (tasks report out of order). A later window
+    replaces an earlier one; within one window the count only goes down."""
+    if remaining is None or reset_at is None:
+        return
+    window = {"limit": limit, "remaining": remaining, "reset_at": reset_at}
+    newer = {"_id": source, "$or": [{"window.reset_at": {"$lt": reset_at}},
+                                    {"window.reset_at": {"$exists": False}}]}
+    try:
+        if db[SOURCES].update_one(newer, {"$set": {"window": window}}, upsert=True).matched_count:
+            return
+    except DuplicateKeyError:  # the document exists with a window at least as recent
+        pass
+    db[SOURCES].update_one(
+        {"_id": source, "window.reset_at": reset_at, "window.remaining": {"$gt": remaining}},
+        {"$set": {"window.remaining": remaining}},
+    )  # fmt: skip
+
+
+def windows(db: Database, names: list[str]) -> dict[str, dict[str, Any]]:
+    """The last known request window of each of ``names`` that has one."""
+    return {d["_id"]: d["window"] for d in db[SOURCES].find(
+        {"_id": {"$in": list(names)}, "window": {"$exists": True}}, {"window": 1})}

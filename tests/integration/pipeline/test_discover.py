@@ -259,6 +259,33 @@ def test_rate_limit_moves_the_next_attempt_to_the_reset(db, standin, source, haa
     assert videos(db, haaland) == before
 
 
+def test_repeat_searches_leave_the_rest_of_the_request_window_to_new_goals(db):
+    """X allows 4 searches per window here; 40 % of it (2) is kept for first searches."""
+    handle = start_in_thread("test_matchday", base_time=BASE, paused_at=0,
+                             settings={"x_bearer_token": TOKEN, "x_rate_limit": 4})
+    try:
+        x = XApiSource(handle.url, TOKEN, timeout=(1, 1), max_attempts=2,
+                       backoff_initial=0.01, backoff_max=0.05)
+        confirm_goals(db, handle, until=154)
+        assert search(db, handle, x, HAALAND, 80)["attempt"] == 1  # 3 left
+        assert search(db, handle, x, HAALAND, 86)["attempt"] == 2  # 2 left: the reserve
+        window = db["sources"].find_one({"_id": "x"})["window"]
+        assert (window["limit"], window["remaining"]) == (4, 2)
+
+        held = search(db, handle, x, HAALAND, 90)
+        assert held["status"] == "skipped" and "postponed" in held["reason"], held
+        assert x_requests(handle) == 2, "a postponed search asks nothing"
+        status = search_status(db, HAALAND)["search"]
+        assert status["attempts"] == 2 and status["next_at"] == window["reset_at"]
+
+        first = search(db, handle, x, OWN_GOAL, 160)  # a goal not searched yet may use it
+        assert first["status"] == "searched" and first["new_candidates"]
+        assert x_requests(handle) == 3
+        assert db["sources"].find_one({"_id": "x"})["window"]["remaining"] == 1
+    finally:
+        handle.stop()
+
+
 def test_rejected_credentials_fail_loudly_and_keep_candidates(db, standin, source, haaland):
     search(db, standin, source, haaland, 80)
     before = videos(db, haaland)
@@ -308,9 +335,11 @@ def test_config_from_variable_is_validated():
     assert cfg.aliases_for("manchester city") == ["Man City"]
     assert cfg.sources == ("x",)
     assert DiscoveryConfig.from_dict({"sources": ["reddit", "x"]}).sources == ("reddit", "x")
+    assert DiscoveryConfig.from_dict({"repeat_reserve": 0}).repeat_reserve == 0.0
     for bad in ({"attempts": 0}, {"attemps": 3}, {"gates": {"min_aspect": "wide"}},
                 {"team_aliases": {"City": "Man City"}}, {"interval_seconds": True},
-                {"sources": []}, {"sources": ["facebook"]}, {"sources": "x"}):
+                {"sources": []}, {"sources": ["facebook"]}, {"sources": "x"},
+                {"repeat_reserve": 1}, {"repeat_reserve": -0.1}, {"repeat_reserve": "half"}):
         with pytest.raises(Exception) as raised:
             DiscoveryConfig.from_dict(bad)
         assert type(raised.value).__name__ == "ConfigError", bad
