@@ -45,6 +45,7 @@ from footy_airflow.defaults import RUN_FAILED, SENSOR_ARGS, dag_args
 from footy_airflow.params import goal_id_param, goal_ids_param
 from footy_airflow.sensors import WorkSelectionSensor
 from footy_airflow.tasks.discover import (
+    SEARCH_RUN_LIMIT,
     SELECT_TASK_ID,
     announce_search_results,
     goals_to_search,
@@ -78,12 +79,10 @@ with DAG(
         collection="goals",
         query=DUE_GOALS_QUERY,
         sort=DUE_GOALS_SORT,  # first searches first
-        # A run announces its candidates once all its goals are searched: a smaller run
-        # hands new clips on sooner; the next run takes the rest.
-        limit=50,
+        limit=SEARCH_RUN_LIMIT,
         # Longer than the default 60 s between attempts.
         timeout=timedelta(seconds=150),
         **SENSOR_ARGS,
     )
     searched = search_goal.expand(goal_id=goal_ids.output)
-    announce_search_results(searched)
+    announce_search_results(searched, goal_ids.output)

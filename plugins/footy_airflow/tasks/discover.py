@@ -13,7 +13,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from footy.errors import PermanentError
 from footy.pipeline.discover import DiscoveryConfig, discover_goal, goals_still_due
 from footy.store import selection
-from footy.store.discovery import goal_label
+from footy.store.discovery import due_goal_ids, goal_label
 from footy.store.status import Stage
 from footy_airflow.assets import CLIP_CANDIDATES, HANDOFFS, SEARCHES_PENDING, hand_off
 from footy_airflow.connections import enabled_sources, json_variable
@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 DISCOVERY_VARIABLE = "footy_discovery"
 SELECT_TASK_ID = "goals_to_search"
+# Goals one scrape_twitter run searches at most: it announces its candidates once all of them
+# are searched, so a smaller run hands new clips on sooner; the next run takes the rest.
+SEARCH_RUN_LIMIT = 50
 
 
 def _now() -> datetime:
@@ -82,14 +85,18 @@ def search_goal(
 # After every search, when at least one searched: one goal's failure must not hide the
 # others' results, and a run whose goals were all skipped starts no process to say so.
 @task(outlets=[HANDOFFS], trigger_rule="all_done_min_one_success")
-def announce_search_results(results: list[dict[str, Any]] | None) -> dict[str, Any]:
+def announce_search_results(
+    results: list[dict[str, Any]] | None, chosen: list[str] | None = None
+) -> dict[str, Any]:
     """Hands on what this run's searches found, each event only when it has goals:
 
     - to download_videos (``footy_clip_candidates``): new candidate clips, and goals whose
       search window just ended (a finished window with nothing new still wakes the download
       stage, which then marks the goal downloaded at once);
     - to scrape_twitter itself (``footy_searches_pending``): goals whose window goes on; the
-      next run's sensor waits until their next attempt is due.
+      next run's sensor waits until their next attempt is due. Also, when this run took as
+      many goals as a run may (``SEARCH_RUN_LIMIT``), the due goals it had to leave: the next
+      run takes them at once instead of their waiting for the stage's watcher.
     """
     results = [r for r in results or [] if r]
     news = [r for r in results if r.get("new_candidates") or r.get("finished")]
@@ -97,8 +104,11 @@ def announce_search_results(results: list[dict[str, Any]] | None) -> dict[str, A
         "goal_ids": sorted({r["goal_id"] for r in news}),
         "video_ids": sorted({v for r in news for v in r.get("new_candidates") or []}),
     }
-    pending = sorted({r["goal_id"] for r in results
-                      if r.get("status") != "skipped" and not r.get("finished")})
+    pending = {r["goal_id"] for r in results
+               if r.get("status") != "skipped" and not r.get("finished")}
+    if len(chosen or []) >= SEARCH_RUN_LIMIT:  # a full run: goals may have been left over
+        pending |= set(due_goal_ids(footy_db(), _now(), limit=SEARCH_RUN_LIMIT))
+    pending = sorted(pending)
     if not (news or pending):
         raise AirflowSkipException("no new candidate clips, no search window ended or goes on")
     if news:
