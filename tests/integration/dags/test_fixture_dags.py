@@ -127,3 +127,21 @@ def test_ingest_takes_the_day_and_the_window_after_it(dags, db, standin):
             if ti.task_id == "ingest_day"}  # fmt: skip
     assert days == {"2026-03-13": "success", "2026-03-14": "success", "2026-03-15": "success"}
     assert db[FIXTURES_STAGING].count_documents({}) == 4
+
+
+def test_a_manual_run_confirms_the_confs_goal_events_and_hands_them_on(dags, db, standin,
+                                                                       asset_events):
+    """The seed's manual run: ``{"fixture_id": ..., "goal_events": [...]}``, no debounce; the
+    fixture is the run's one mapped instance and the goal is handed to scrape_twitter."""
+    dags["ingest_fixtures"].test(run_conf={"date": "2026-03-14"})
+    haaland = {"time": {"elapsed": 23, "extra": None},
+               "team": {"id": 50, "name": "Manchester City"},
+               "player": {"id": 1100, "name": "E. Haaland"}, "assist": {"id": None, "name": None},
+               "type": "Goal", "detail": "Normal Goal", "comments": None}
+    run = dags["process_goals"].test(run_conf={"fixture_id": 2001, "goal_events": [haaland]})
+    states = {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
+    assert states == {("select_fixtures", -1): "success", ("process_fixture", 0): "success",
+                      ("announce_goals", -1): "success"}
+    assert db[GOALS].find_one({"_id": "2001_50_1100_normal_1"})["status"] == "confirmed"
+    assert asset_events("footy_confirmed_goals") == [{"goal_ids": ["2001_50_1100_normal_1"]}]
+    assert asset_events("footy_withdrawn_goals") == []
