@@ -24,7 +24,7 @@ from footy.store.report import (
     stuck_claims,
     video_counts,
 )
-from footy.store.sources import paused_sources
+from footy.store.sources import paused_sources, windows
 
 
 def collect(db, now: datetime | None = None) -> dict:
@@ -32,6 +32,7 @@ def collect(db, now: datetime | None = None) -> dict:
         "fixtures": fixture_counts(db),
         "api_football": api_requests_today(db, now),
         "paused_sources": paused_sources(db),
+        "source_windows": windows(db),
         "expired_fixtures": expired_fixtures(db),
         "goals": goal_counts(db),
         "nameless_goals": nameless_goals(db),
@@ -55,6 +56,13 @@ def render(report: dict) -> str:
     plan = (f"; polls every {api['interval_s']:.0f}s ({api['reason']})"
             if api.get("interval_s") else "")  # fmt: skip
     lines.append(f"api-football today: {api.get('used') or 0} requests used{left}{plan}")
+    for name, window in sorted(report.get("source_windows", {}).items()):
+        reset = window["reset_at"]
+        if reset.tzinfo is None:
+            reset = reset.replace(tzinfo=UTC)
+        if reset > datetime.now(UTC):  # a past window says nothing about the current one
+            lines.append(f"clip source {name}: {window['remaining']} of {window.get('limit')} "
+                         f"requests left until {reset:%H:%M:%S} UTC")
     for name, pause in report["paused_sources"].items():
         lines.append(f"clip source {name}: PAUSED since {pause['at']:%Y-%m-%d %H:%M} UTC, "
                      f"credentials rejected ({pause['error']['type']}: "

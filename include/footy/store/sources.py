@@ -90,7 +90,9 @@ def record_window(db: Database, source: str, limit: int | None, remaining: int |
     )  # fmt: skip
 
 
-def windows(db: Database, names: list[str]) -> dict[str, dict[str, Any]]:
-    """The last known request window of each of ``names`` that has one."""
-    return {d["_id"]: d["window"] for d in db[SOURCES].find(
-        {"_id": {"$in": list(names)}, "window": {"$exists": True}}, {"window": 1})}
+def windows(db: Database, names: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    """The last known request window of each source (of ``names``, when given)."""
+    query: dict[str, Any] = {"window": {"$exists": True}}
+    if names is not None:
+        query["_id"] = {"$in": list(names)}
+    return {d["_id"]: d["window"] for d in db[SOURCES].find(query, {"window": 1})}

@@ -42,6 +42,12 @@ def test_status_reports_stages_stuck_claims_and_errors(db, mongo_uri, db_name):
     from footy.store.sources import credential_id, pause
     pause(db, "x", credential_id("t"), CredentialsRejectedError("X API 401: Unauthorized"),
           datetime.now(UTC))
+    from footy.store.sources import record_window
+    reset = (datetime.now(UTC) + timedelta(minutes=10)).replace(microsecond=0)
+    record_window(db, "x", 450, 130, reset)
+    record_window(db, "x", 450, 121, reset)  # the count only goes down within a window
+    record_window(db, "x", 450, 140, reset)
+    record_window(db, "reddit", 100, 3, datetime.now(UTC) - timedelta(minutes=1))  # over
 
     out = subprocess.run(
         [sys.executable, "-m", "footy", "status", "--json"], check=True, capture_output=True,
@@ -64,6 +70,8 @@ def test_status_reports_stages_stuck_claims_and_errors(db, mongo_uri, db_name):
     assert "awaiting download" in text and "stuck claims: 1" in text
     assert "clip source x: PAUSED" in text and "change its connection to resume" in text
     assert "from reddit" in text and "(kept 1," in text
+    assert f"clip source x: 121 of 450 requests left until {reset:%H:%M:%S} UTC" in text
+    assert "clip source reddit:" not in text  # its window is over
 
 
 def test_status_lists_uncertain_publications_and_resolves_them(db, mongo_uri, db_name):
