@@ -1,0 +1,30 @@
+"""How Airflow loads footy's plugin: from plugin.py alone, in every process that loads plugins."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
+
+
+def test_the_plugin_loader_executes_plugin_py_only():
+    # Every task process loads plugins. Without plugins/.airflowignore the loader executed all
+    # of footy_airflow's files as modules of their own (the Goals app's FastAPI routes
+    # included): about a sixth of a task process's CPU in the burst benchmark.
+    from airflow._shared.plugins_manager.plugins_manager import (
+        _load_plugins_from_plugin_directory,
+    )
+    from airflow.configuration import conf
+
+    before = set(sys.modules)
+    plugins, errors = _load_plugins_from_plugin_directory(
+        str(PLUGINS), ignore_file_syntax=conf.get("core", "dag_ignore_file_syntax"))
+    loaded = {name: getattr(sys.modules[name], "__file__", None)
+              for name in set(sys.modules) - before}  # fmt: skip
+    assert errors == {}
+    assert [p.name for p in plugins] == ["footy"]
+    # the loader names a module after its file ("plugin", "app", "sensors", ...)
+    from_directory = {n: f for n, f in loaded.items() if f and Path(f).is_relative_to(PLUGINS)
+                      and not n.startswith("footy_airflow")}
+    assert from_directory == {"plugin": str(PLUGINS / "footy_airflow" / "plugin.py")}
