@@ -53,10 +53,10 @@ with DAG(
     processed = process_fixture.expand(fixture_id=pending_fixtures())
 
     to_search = goals_to_search()
-    searched = search_goal.partial(final=True).expand(goal_id=to_search)
+    # the next stages run here, not in their DAGs: no hand-offs
+    searched = search_goal.partial(final=True, hand_on=False).expand(goal_id=to_search)
 
     to_download = select_goals.override(trigger_rule="all_done")()
-    # filtered here, not in filter_videos: no hand-off
     downloaded = download_goal.partial(hand_on=False).expand(goal_id=to_download)
 
     to_filter = collect_goals.override(trigger_rule="all_done")()

@@ -39,7 +39,7 @@ The next run starts at once and its deferred sensor wakes exactly when the next 
 due, so attempts follow the configured interval."""
 
 CLIP_CANDIDATES = Asset("footy_clip_candidates", group="footy")
-"""scrape_twitter -> download_videos. extra: {"goal_ids": [...], "video_ids": [...]}"""
+"""scrape_twitter -> download_videos, per goal. extra: {"goal_ids": [id], "video_ids": [...]}"""
 
 STORED_CLIPS = Asset("footy_stored_clips", group="footy")
 """download_videos -> filter_videos, per goal. extra: {"goal_ids": [id]}"""

@@ -49,7 +49,8 @@ def goals_due_for_search(db: Database, now: datetime) -> list[Any]:
 def goals_with_downloads(db: Database, now: datetime) -> list[Any]:
     """download_videos: goals with due candidates, or searched and not yet finished."""
     work = goals_with_download_work(db, now, limit=LIMIT)
-    return unselected(db, Stage.DOWNLOAD, unclaimed(db, Stage.DOWNLOAD, work, now), now)
+    return unselected(db, Stage.DOWNLOAD, unclaimed(db, Stage.DOWNLOAD, work, now), now,
+                      upstream=Stage.DISCOVER)
 
 
 def goals_to_filter(db: Database, now: datetime) -> list[Any]:

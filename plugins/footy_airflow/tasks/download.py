@@ -35,7 +35,8 @@ def _now() -> datetime:
 
 def goals_to_download(context: Any, found: list[Any] | None = None) -> list[str]:
     """The conf's goals, or every confirmed goal with due candidates or ready to finish that
-    no other run has mapped; marked as this run's (``footy.store.selection``).
+    no other run has mapped, nor a search run (whose instance hands the goal on when it
+    ends); marked as this run's (``footy.store.selection``).
 
     Chosen whether or not candidates turned up: a searched goal without any candidate still
     has to be marked ``videos_downloaded``.
@@ -44,7 +45,8 @@ def goals_to_download(context: Any, found: list[Any] | None = None) -> list[str]
     db, now = footy_db(), _now()
     goal_ids = download_stage.select_goals(db, now, manual or None)
     if not manual:
-        goal_ids = selection.unselected(db, Stage.DOWNLOAD, goal_ids, now)
+        goal_ids = selection.unselected(db, Stage.DOWNLOAD, goal_ids, now,
+                                        upstream=Stage.DISCOVER)
         selection.select(db, Stage.DOWNLOAD, goal_ids, context.get("run_id") or "", now)
     log.info("%d goal(s) to visit%s", len(goal_ids), " (manual)" if manual else "")
     if not goal_ids:
