@@ -12,8 +12,7 @@ minute, source URL, width, height, duration). The clip becomes `stored` (`storag
 `failed` (`download.error` = class and message); a failed clip never fails its goal. Clips
 arriving while the goal is still being searched are downloaded as they come;
 `processing_status.videos_downloaded` becomes true once the search is over and no candidate
-is pending. Each goal's instance, when it ends, hands a goal with newly stored clips (or
-finished downloads) to filter_videos on `footy_stored_clips`.
+is pending. Goals with newly stored clips are announced on `footy_stored_clips`.
 
 Runs on `footy_clip_candidates` events, when its watcher finds goals with downloads due and
 no run on them (`footy_downloads_waiting`: retries, a search window that ended), or by hand
@@ -47,6 +46,7 @@ from footy_airflow.params import goal_id_param, goal_ids_param
 from footy_airflow.sensors import WorkSelectionSensor
 from footy_airflow.tasks.download import (
     SELECT_TASK_ID,
+    announce_stored_clips,
     download_goal,
     goals_to_download,
 )
@@ -84,5 +84,5 @@ with DAG(
         timeout=timedelta(seconds=50),
         **SENSOR_ARGS,
     )
-    # in pool footy_downloads; each goal's instance hands it to filter_videos when it ends
-    download_goal.expand(goal_id=goal_ids.output)
+    results = download_goal.expand(goal_id=goal_ids.output)  # in pool footy_downloads
+    announce_stored_clips(results)

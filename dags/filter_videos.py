@@ -8,7 +8,7 @@ clips; a new distinct clip is `kept`, a copy of a kept clip is a `duplicate` (`d
 that cannot be decoded is `failed` (`filter.error`), never failing its goal. Once downloads
 are over and every clip is filtered, the goal is `videos_filtered` and `completed`. Clips of
 withdrawn goals are `removed` and their objects deleted. One mapped task instance per goal,
-named by goal; each announces its goal's newly kept clips on `footy_kept_clips` when it ends.
+named by goal; goals with newly kept clips are announced on `footy_kept_clips`.
 
 Runs on `footy_stored_clips` and `footy_withdrawn_goals` events, when its watcher finds
 goals with filtering work and no run on them (`footy_filtering_waiting`; this also completes
@@ -33,7 +33,7 @@ from footy_airflow.assets import FILTERING_WAITING, STORED_CLIPS, WITHDRAWN_GOAL
 from footy_airflow.defaults import RUN_FAILED, SENSOR_ARGS, dag_args
 from footy_airflow.params import goal_id_param, goal_ids_param
 from footy_airflow.sensors import WorkSelectionSensor
-from footy_airflow.tasks.filter import filter_goal, goals_to_filter
+from footy_airflow.tasks.filter import announce_kept_clips, filter_goal, goals_to_filter
 
 with DAG(
     dag_id="filter_videos",
@@ -65,4 +65,5 @@ with DAG(
         timeout=timedelta(seconds=60),
         **SENSOR_ARGS,
     )
-    filter_goal.expand(goal_id=goal_ids.output)  # each announces its goal's new keepers
+    results = filter_goal.expand(goal_id=goal_ids.output)
+    announce_kept_clips(results)

@@ -30,7 +30,7 @@ from footy_airflow.defaults import RUN_FAILED, dag_args
 from footy_airflow.params import goal_id_param, goal_ids_param
 from footy_airflow.tasks.discover import search_goal
 from footy_airflow.tasks.download import download_goal, select_goals
-from footy_airflow.tasks.filter import collect_goals, filter_goal
+from footy_airflow.tasks.filter import announce_kept_clips, collect_goals, filter_goal
 from footy_airflow.tasks.fixtures import process_fixture
 from footy_airflow.tasks.pipeline import goals_to_search, pending_fixtures
 
@@ -53,15 +53,14 @@ with DAG(
     processed = process_fixture.expand(fixture_id=pending_fixtures())
 
     to_search = goals_to_search()
-    # the next stages run here, not in their DAGs: no hand-offs
-    searched = search_goal.partial(final=True, hand_on=False).expand(goal_id=to_search)
+    searched = search_goal.partial(final=True).expand(goal_id=to_search)
 
     to_download = select_goals.override(trigger_rule="all_done")()
-    downloaded = download_goal.partial(hand_on=False).expand(goal_id=to_download)
+    downloaded = download_goal.expand(goal_id=to_download)
 
     to_filter = collect_goals.override(trigger_rule="all_done")()
-    # new keepers are announced, for publish_clips, as filter_videos' are
-    filter_goal.expand(goal_id=to_filter)
+    filtered = filter_goal.expand(goal_id=to_filter)
+    announce_kept_clips(filtered)  # publish_clips announces them like the stages' keepers
 
     processed >> to_search
     searched >> to_download

@@ -11,10 +11,9 @@ the goal, minute and scorer, r/soccer's `Home [1] - 0 Away - Scorer 23'`). Each 
 its own state on the goal (`processing_status.search.sources.<name>`): one that is rate
 limited or failing does not hold the others back. A goal is searched up to 10 times about a
 minute apart, or until 10 clips were accepted; then `processing_status.twitter_scraped`
-becomes true. Each goal's instance, when it ends, announces its new candidates on the
-`footy_clip_candidates` Asset (`{"goal_ids": [goal], "video_ids": [...]}`) for download,
-where the clips of all sources are deduplicated together; a goal's clips do not wait for the
-run's other searches.
+becomes true. New candidates are announced on the `footy_clip_candidates` Asset
+(`{"goal_ids": [...], "video_ids": [...]}`) for download, where the clips of all sources are
+deduplicated together.
 
 Runs on `footy_confirmed_goals` events, on its own `footy_searches_pending` events (a goal
 whose window goes on: the new run's deferred sensor wakes when the next attempt is due) and
@@ -48,7 +47,7 @@ from footy_airflow.sensors import WorkSelectionSensor
 from footy_airflow.tasks.discover import (
     SEARCH_RUN_LIMIT,
     SELECT_TASK_ID,
-    announce_pending_searches,
+    announce_search_results,
     goals_to_search,
     search_goal,
 )
@@ -86,4 +85,4 @@ with DAG(
         **SENSOR_ARGS,
     )
     searched = search_goal.expand(goal_id=goal_ids.output)
-    announce_pending_searches(searched, goal_ids.output)
+    announce_search_results(searched, goal_ids.output)

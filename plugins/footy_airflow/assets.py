@@ -1,12 +1,9 @@
 """The Assets that start footy's DAG runs.
 
-Hand-offs: a stage task emits one when it made work for the next stage (event extras carry
-the ids), so the next stage starts at once. Per-goal work is handed on by the goal's own
-mapped instance when it ends, not by a task after the run's last goal: under load a run's
-goals end minutes apart. A task that hands work on only sometimes, or to more than one
-stage, has the alias ``HANDOFFS`` as its outlet and emits through it exactly the events it
-has work for (:func:`hand_off`). Events that arrive while a stage is at its
-``max_active_runs`` wait, and start one run together.
+Hand-offs: a stage's ``announce_...`` task emits one when it made work for the next stage
+(event extras carry the ids), so the next stage starts at once. A task that hands work on
+only sometimes, or to more than one stage, has the alias ``HANDOFFS`` as its outlet and
+emits through it exactly the events it has work for (:func:`hand_off`).
 
 Watched: an ``AssetWatcher`` in the triggerer polls a stage's waiting work
 (``footy.store.backlog``) and updates the Asset when work has waited past its grace period
@@ -39,13 +36,13 @@ The next run starts at once and its deferred sensor wakes exactly when the next 
 due, so attempts follow the configured interval."""
 
 CLIP_CANDIDATES = Asset("footy_clip_candidates", group="footy")
-"""scrape_twitter -> download_videos, per goal. extra: {"goal_ids": [id], "video_ids": [...]}"""
+"""scrape_twitter -> download_videos. extra: {"goal_ids": [...], "video_ids": [...]}"""
 
 STORED_CLIPS = Asset("footy_stored_clips", group="footy")
-"""download_videos -> filter_videos, per goal. extra: {"goal_ids": [id]}"""
+"""download_videos -> filter_videos. extra: {"goal_ids": [...]}"""
 
 KEPT_CLIPS = Asset("footy_kept_clips", group="footy")
-"""filter_videos -> anyone who wants the kept clips, per goal. extra: {"goal_ids": [id]}"""
+"""filter_videos -> anyone who wants the kept clips. extra: {"goal_ids": [...]}"""
 
 
 HANDOFFS = AssetAlias("footy_handoffs", group="footy")

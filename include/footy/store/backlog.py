@@ -49,15 +49,13 @@ def goals_due_for_search(db: Database, now: datetime) -> list[Any]:
 def goals_with_downloads(db: Database, now: datetime) -> list[Any]:
     """download_videos: goals with due candidates, or searched and not yet finished."""
     work = goals_with_download_work(db, now, limit=LIMIT)
-    return unselected(db, Stage.DOWNLOAD, unclaimed(db, Stage.DOWNLOAD, work, now), now,
-                      upstream=Stage.DISCOVER)
+    return unselected(db, Stage.DOWNLOAD, unclaimed(db, Stage.DOWNLOAD, work, now), now)
 
 
 def goals_to_filter(db: Database, now: datetime) -> list[Any]:
     """filter_videos: goals with clips to filter, objects to delete or completion to record."""
     work = goals_with_filter_work(db, LIMIT)
-    return unselected(db, Stage.FILTER, unclaimed(db, Stage.FILTER, work, now), now,
-                      upstream=Stage.DOWNLOAD)
+    return unselected(db, Stage.FILTER, unclaimed(db, Stage.FILTER, work, now), now)
 
 
 def active_fixtures(db: Database, now: datetime) -> list[Any]:

@@ -34,20 +34,12 @@ def not_selected_query(stage: str) -> dict[str, Any]:
     return {"$or": [{until: {"$exists": False}}, {until: None}, {until: {"$lte": "$$NOW"}}]}
 
 
-def unselected(db: Database, stage: str, goal_ids: list[str], now: datetime,
-               upstream: str | None = None) -> list[str]:  # fmt: skip
-    """``goal_ids`` without those another run has marked for ``stage``, in order.
-
-    With ``upstream`` (the stage before), also without the goals a run of that stage has
-    mapped and not yet worked on: the instance that works on such a goal hands it on itself
-    when it ends, which starts a run for it, so a run started earlier leaves it alone.
-    """
+def unselected(db: Database, stage: str, goal_ids: list[str], now: datetime) -> list[str]:
+    """``goal_ids`` without those another run has marked for ``stage``, in order."""
     if not goal_ids:
         return []
-    stages = [stage] if upstream is None else [stage, upstream]
     marked = {d["_id"] for d in db[GOALS].find(
-        {"_id": {"$in": list(goal_ids)},
-         "$or": [{f"{_field(s)}.until": {"$gt": now}} for s in stages]}, {"_id": 1})}
+        {"_id": {"$in": list(goal_ids)}, f"{_field(stage)}.until": {"$gt": now}}, {"_id": 1})}
     return [g for g in goal_ids if g not in marked]
 
 

@@ -1,5 +1,4 @@
-"""Tasks of clip discovery (scrape_twitter): pick goals, search each (each search hands its
-candidates on), announce the searches that go on."""
+"""Tasks of clip discovery (scrape_twitter): pick goals, search each, announce candidates."""
 
 from __future__ import annotations
 
@@ -26,8 +25,8 @@ log = logging.getLogger(__name__)
 
 DISCOVERY_VARIABLE = "footy_discovery"
 SELECT_TASK_ID = "goals_to_search"
-# Goals one scrape_twitter run searches at most; the next run takes the rest. Its searches
-# that go on are handed to the next run once all of them are searched.
+# Goals one scrape_twitter run searches at most: it announces its candidates once all of them
+# are searched, so a smaller run hands new clips on sooner; the next run takes the rest.
 SEARCH_RUN_LIMIT = 50
 
 
@@ -51,18 +50,12 @@ def goals_to_search(context: Any, found: list[Any] | None = None) -> list[str]:
     return still_due
 
 
-@task(map_index_template="{{ goal_label }}", outlets=[HANDOFFS])
+@task(map_index_template="{{ goal_label }}")
 def search_goal(
-    goal_id: str, final: bool = False, hand_on: bool = True,
-    params: dict[str, Any] | None = None,
+    goal_id: str, final: bool = False, params: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """One search attempt for one goal, under an exclusive claim on the goal. ``final``
-    (goal_processing_pipeline) searches now, due or not, and ends the window after it.
-
-    New candidate clips, or a search window that just ended (the download stage then marks
-    the goal downloaded), are handed to download_videos (``footy_clip_candidates``) as soon
-    as this instance ends, not when the run's last search does. ``hand_on=False``: the
-    caller downloads next (the pipeline)."""
+    (goal_processing_pipeline) searches now, due or not, and ends the window after it."""
     params = params or {}
     context = get_current_context()
     db = footy_db()
@@ -88,30 +81,40 @@ def search_goal(
     if result["status"] == "skipped":
         raise AirflowSkipException(f"{result['label']}: {result['reason']}")
     log.info("%s: %s", result["label"], {k: v for k, v in result.items() if k != "label"})
-    if hand_on and (result.get("new_candidates") or result.get("finished")):
-        hand_off(CLIP_CANDIDATES, {"goal_ids": [goal_id],
-                                   "video_ids": sorted(result.get("new_candidates") or [])})
     return result
 
 
 # After every search, when at least one searched: one goal's failure must not hide the
-# others', and a run whose goals were all skipped starts no process to say so.
-@task(outlets=[SEARCHES_PENDING], trigger_rule="all_done_min_one_success")
-def announce_pending_searches(
+# others' results, and a run whose goals were all skipped starts no process to say so.
+@task(outlets=[HANDOFFS], trigger_rule="all_done_min_one_success")
+def announce_search_results(
     results: list[dict[str, Any]] | None, chosen: list[str] | None = None
-) -> list[str]:
-    """Hands to scrape_twitter itself (``footy_searches_pending``) the goals whose search
-    window goes on; the next run's sensor waits until their next attempt is due. Also, when
-    this run took as many goals as a run may (``SEARCH_RUN_LIMIT``), the due goals it had to
-    leave: the next run takes them at once instead of their waiting for the stage's watcher.
-    (Each search hands its own candidates to download_videos.)
+) -> dict[str, Any]:
+    """Hands on what this run's searches found, each event only when it has goals:
+
+    - to download_videos (``footy_clip_candidates``): new candidate clips, and goals whose
+      search window just ended (a finished window with nothing new still wakes the download
+      stage, which then marks the goal downloaded at once);
+    - to scrape_twitter itself (``footy_searches_pending``): goals whose window goes on; the
+      next run's sensor waits until their next attempt is due. Also, when this run took as
+      many goals as a run may (``SEARCH_RUN_LIMIT``), the due goals it had to leave: the next
+      run takes them at once instead of their waiting for the stage's watcher.
     """
-    pending = {r["goal_id"] for r in results or []
-               if r and r.get("status") != "skipped" and not r.get("finished")}
+    results = [r for r in results or [] if r]
+    news = [r for r in results if r.get("new_candidates") or r.get("finished")]
+    candidates = {
+        "goal_ids": sorted({r["goal_id"] for r in news}),
+        "video_ids": sorted({v for r in news for v in r.get("new_candidates") or []}),
+    }
+    pending = {r["goal_id"] for r in results
+               if r.get("status") != "skipped" and not r.get("finished")}
     if len(chosen or []) >= SEARCH_RUN_LIMIT:  # a full run: goals may have been left over
         pending |= set(due_goal_ids(footy_db(), _now(), limit=SEARCH_RUN_LIMIT))
-    if not pending:
-        raise AirflowSkipException("no search window goes on")
-    goal_ids = sorted(pending)
-    get_current_context()["outlet_events"][SEARCHES_PENDING].extra = {"goal_ids": goal_ids}
-    return goal_ids
+    pending = sorted(pending)
+    if not (news or pending):
+        raise AirflowSkipException("no new candidate clips, no search window ended or goes on")
+    if news:
+        hand_off(CLIP_CANDIDATES, candidates)
+    if pending:
+        hand_off(SEARCHES_PENDING, {"goal_ids": pending})
+    return {"candidates": candidates if news else None, "searches_pending": pending}

@@ -1,5 +1,4 @@
-"""Tasks of download_videos: which goals to visit, and one download run per goal that hands
-the goal on to filter_videos itself."""
+"""Tasks of download_videos: which goals to visit, one download run per goal, the announcement."""
 
 from __future__ import annotations
 
@@ -14,7 +13,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 from footy.pipeline import download as download_stage
 from footy.store import selection
 from footy.store.status import Stage
-from footy_airflow.assets import HANDOFFS, STORED_CLIPS, hand_off
+from footy_airflow.assets import STORED_CLIPS
 from footy_airflow.mongo import footy_db
 from footy_airflow.params import requested_goal_ids
 from footy_airflow.storage import clip_storage
@@ -35,8 +34,7 @@ def _now() -> datetime:
 
 def goals_to_download(context: Any, found: list[Any] | None = None) -> list[str]:
     """The conf's goals, or every confirmed goal with due candidates or ready to finish that
-    no other run has mapped, nor a search run (whose instance hands the goal on when it
-    ends); marked as this run's (``footy.store.selection``).
+    no other run has mapped; marked as this run's (``footy.store.selection``).
 
     Chosen whether or not candidates turned up: a searched goal without any candidate still
     has to be marked ``videos_downloaded``.
@@ -45,8 +43,7 @@ def goals_to_download(context: Any, found: list[Any] | None = None) -> list[str]
     db, now = footy_db(), _now()
     goal_ids = download_stage.select_goals(db, now, manual or None)
     if not manual:
-        goal_ids = selection.unselected(db, Stage.DOWNLOAD, goal_ids, now,
-                                        upstream=Stage.DISCOVER)
+        goal_ids = selection.unselected(db, Stage.DOWNLOAD, goal_ids, now)
         selection.select(db, Stage.DOWNLOAD, goal_ids, context.get("run_id") or "", now)
     log.info("%d goal(s) to visit%s", len(goal_ids), " (manual)" if manual else "")
     if not goal_ids:
@@ -61,17 +58,11 @@ def select_goals(params: dict[str, Any] | None = None, run_id: str | None = None
 
 
 @task(map_index_template="{{ goal_label }}", pool=DOWNLOAD_POOL, queue=DOWNLOAD_QUEUE,
-      outlets=[HANDOFFS], execution_timeout=timedelta(minutes=30))
+      execution_timeout=timedelta(minutes=30))
 def download_goal(
-    goal_id: str, hand_on: bool = True, run_id: str | None = None,
-    params: dict[str, Any] | None = None,
+    goal_id: str, run_id: str | None = None, params: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Download one goal's due clips (a few at a time); failed clips never fail the task.
-
-    A goal with newly stored clips, or whose downloads just finished, is handed on to
-    filter_videos (``footy_stored_clips``) as soon as its own instance ends, not when the
-    run's last goal does. ``hand_on=False``: the caller filters it next (the pipeline).
-    """
+    """Download one goal's due clips (a few at a time); failed clips never fail the task."""
     context = get_current_context()
     name_goal_instance(context, goal_id, goal_id)  # the label comes with the summary
     owner = f"{run_id or 'manual'}@{socket.gethostname()}"
@@ -93,6 +84,15 @@ def download_goal(
             or summary.get("reset")):
         # the grid tells the truth: a visit that changed nothing is not a success
         raise AirflowSkipException(f"{summary['label']}: no clip due and the search goes on")
-    if hand_on and (summary["stored"] or summary["finished"]):
-        hand_off(STORED_CLIPS, {"goal_ids": [goal_id]})
     return summary
+
+
+@task(outlets=[STORED_CLIPS], trigger_rule="none_failed_min_one_success")
+def announce_stored_clips(results: list[dict[str, Any]] | None) -> list[str]:
+    """Goals with newly stored clips or newly finished downloads, for filter_videos."""
+    goal_ids = sorted({r["goal_id"] for r in results or []
+                       if r and (r.get("stored") or r.get("finished"))})  # fmt: skip
+    if not goal_ids:
+        raise AirflowSkipException("no newly stored clips to announce")
+    get_current_context()["outlet_events"][STORED_CLIPS].extra = {"goal_ids": goal_ids}
+    return goal_ids

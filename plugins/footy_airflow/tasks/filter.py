@@ -1,5 +1,4 @@
-"""Tasks of filter_videos: which goals to visit, and one filtering run per goal that announces
-the goal's new keepers itself."""
+"""Tasks of filter_videos: which goals to visit, one filtering run per goal, the announcement."""
 
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ from footy.pipeline import filter as filter_stage
 from footy.store import Stage, claim_goal, mark_stage_failed, selection
 from footy.store.discovery import goal_label
 from footy.store.heartbeat import LEASE, ClaimHeartbeat
-from footy_airflow.assets import HANDOFFS, KEPT_CLIPS, hand_off
+from footy_airflow.assets import KEPT_CLIPS
 from footy_airflow.connections import json_variable
 from footy_airflow.mongo import footy_db
 from footy_airflow.params import requested_goal_ids
@@ -34,8 +33,7 @@ def _now() -> datetime:
 
 def goals_to_filter(context: Any, found: list[Any] | None = None) -> list[str]:
     """Distinct goals to visit: the conf's, or every goal with filtering work that no other
-    run has mapped, nor a download run (whose instance hands the goal on when it ends),
-    marked as this run's (``footy.store.selection``).
+    run has mapped, marked as this run's (``footy.store.selection``).
 
     Beyond the goals of stored clips, this also picks up goals whose downloads ended with
     nothing stored (their completion) and withdrawn goals with clips to remove.
@@ -45,8 +43,7 @@ def goals_to_filter(context: Any, found: list[Any] | None = None) -> list[str]:
         return manual
     db, now = footy_db(), _now()
     goal_ids = selection.unselected(
-        db, Stage.FILTER, filter_stage.goals_with_work(db, MAX_GOALS_PER_RUN), now,
-        upstream=Stage.DOWNLOAD)
+        db, Stage.FILTER, filter_stage.goals_with_work(db, MAX_GOALS_PER_RUN), now)
     selection.select(db, Stage.FILTER, goal_ids, context.get("run_id") or "", now)
     woken = ("an Asset event" if found is None
              else "stored clips" if found else "nothing in time (a manual run)")
@@ -62,12 +59,10 @@ def collect_goals(params: dict[str, Any] | None = None, run_id: str | None = Non
     return goals_to_filter({"params": params, "run_id": run_id})
 
 
-@task(map_index_template="{{ goal_label }}", outlets=[HANDOFFS],
-      execution_timeout=timedelta(minutes=15))
+@task(map_index_template="{{ goal_label }}", execution_timeout=timedelta(minutes=15))
 def filter_goal(goal_id: str, run_id: str | None = None) -> dict[str, Any]:
     """One filtering run for one goal; skipped, with the reason in its log, when there is
-    nothing to do or another run holds the goal. New keepers are announced
-    (``footy_kept_clips``) as soon as the goal's instance ends."""
+    nothing to do or another run holds the goal."""
     context = get_current_context()
     db = footy_db()
     try:
@@ -97,6 +92,13 @@ def _filter_goal(db: Any, context: Any, goal_id: str, run_id: str | None) -> dic
         label, summary["kept"], summary["duplicates"], summary["replaced"],
         summary["failed"], summary["removed"], summary["completed"],
     )  # fmt: skip
-    if summary["kept"]:
-        hand_off(KEPT_CLIPS, {"goal_ids": [goal_id]})
     return summary
+
+
+@task(outlets=[KEPT_CLIPS], trigger_rule="none_failed_min_one_success")
+def announce_kept_clips(results: list[dict[str, Any]] | None) -> list[str]:
+    goal_ids = sorted({r["goal_id"] for r in results or [] if r and r.get("kept")})
+    if not goal_ids:
+        raise AirflowSkipException("no newly kept clips to announce")
+    get_current_context()["outlet_events"][KEPT_CLIPS].extra = {"goal_ids": goal_ids}
+    return goal_ids

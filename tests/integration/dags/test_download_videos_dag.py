@@ -85,8 +85,7 @@ def _snapshot(db, storage) -> dict:
     return out
 
 
-def test_download_videos_dag(dags, db, standin, storage, download_pool, short_sensor_timeouts,
-                             asset_events):
+def test_download_videos_dag(dags, db, standin, storage, download_pool, short_sensor_timeouts):
     dag = dags["download_videos"]
     short_sensor_timeouts(dag)
     _goal(db, CLIPS)
@@ -105,9 +104,7 @@ def test_download_videos_dag(dags, db, standin, storage, download_pool, short_se
               if ti.task_id == "download_goal"}  # fmt: skip
     assert mapped == {LABELS[g]: "success" for g in (CLIPS, EMPTY, SEARCHING)}
     assert tis["select_goals"].state == "success"
-    # each goal with stored clips or finished downloads is handed on by its own instance
-    handed = asset_events("footy_stored_clips")
-    assert sorted(handed, key=str) == [{"goal_ids": [g]} for g in sorted((CLIPS, EMPTY, SEARCHING))]
+    assert tis["announce_stored_clips"].state == "success"
     videos = {d["_id"]: d for d in db[VIDEOS].find()}
     assert videos[good]["state"] == "stored" and videos[early]["state"] == "stored"
     assert videos[portrait]["state"] == "failed"
@@ -123,9 +120,8 @@ def test_download_videos_dag(dags, db, standin, storage, download_pool, short_se
     before = _snapshot(db, storage)
     rerun = dag.test()
     states = {ti.task_id: ti.state for ti in rerun.get_task_instances()}
-    assert states == {"select_goals": "skipped", "download_goal": "skipped"}
+    assert states["select_goals"] == "skipped" and states["announce_stored_clips"] == "skipped"
     assert _snapshot(db, storage) == before
-    assert len(asset_events("footy_stored_clips")) == 3
 
     # By hand: the named goals only; force retries the failed clip (rejected again).
     manual = dag.test(run_conf={"goal_ids": [CLIPS], "force": True})
@@ -139,7 +135,8 @@ def test_download_videos_dag(dags, db, standin, storage, download_pool, short_se
     idle = dag.test(run_conf={"goal_ids": [SEARCHING]})
     assert {ti.rendered_map_index: ti.state for ti in idle.get_task_instances()
             if ti.task_id == "download_goal"} == {LABELS[SEARCHING]: "skipped"}  # fmt: skip
-    assert asset_events("footy_stored_clips")[3:] == [{"goal_ids": [CLIPS]}]  # forced, not idle
+    assert {ti.task_id: ti.state for ti in idle.get_task_instances()}[
+        "announce_stored_clips"] == "skipped"
 
 
 def test_bad_manual_conf_is_refused(dags):

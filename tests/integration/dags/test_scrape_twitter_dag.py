@@ -79,28 +79,22 @@ def test_one_named_task_instance_per_goal_and_candidates_stored(dags, db, standi
     searched = _tis(run, "search_goal")
     assert {ti.rendered_map_index for ti in searched} == set(confirmed.values())
     assert {ti.state for ti in searched} == {"success"}
-    (announce,) = _tis(run, "announce_pending_searches")
+    (announce,) = _tis(run, "announce_search_results")
     assert announce.state == "success"
     states = {v["_id"]: v["state"] for v in db[VIDEOS].find()}
     assert sum(s == "candidate" for s in states.values()) == 3 + 2  # Haaland 3, Højlund 2
     assert sum(s == "rejected" for s in states.values()) == 4
     assert all(g["processing_status"]["search"]["attempts"] == 1 for g in db[GOALS].find())
-    # handed on: each goal's candidates to download_videos by its own search, both goals to
-    # their next attempt once the run's searches are done
-    candidates = {e["goal_ids"][0]: e for e in asset_events("footy_clip_candidates")}
-    assert sorted(candidates) == sorted(confirmed)
-    for goal_id, event in candidates.items():
-        assert event["goal_ids"] == [goal_id]
-        assert event["video_ids"] == sorted(v["_id"] for v in db[VIDEOS].find(
-            {"goal_id": goal_id, "state": "candidate"}))
+    # handed on: the candidates to download_videos, both goals to their next attempt
+    [candidates] = asset_events("footy_clip_candidates")
+    assert candidates["goal_ids"] == sorted(confirmed) and len(candidates["video_ids"]) == 5
     assert asset_events("footy_searches_pending") == [{"goal_ids": sorted(confirmed)}]
 
     # Same scenario time again: nothing is due, every goal is skipped, nothing announced.
     before = sorted(db[VIDEOS].find(), key=lambda v: v["_id"])
     again = dag.test()
     assert {ti.state for ti in _tis(again, "search_goal")} == {"skipped"}
-    assert _tis(again, "announce_pending_searches")[0].state == "skipped"
-    assert len(asset_events("footy_clip_candidates")) == 2
+    assert _tis(again, "announce_search_results")[0].state == "skipped"
     assert sorted(db[VIDEOS].find(), key=lambda v: v["_id"]) == before
 
     # A manual run searches the given goal now; nothing new has been posted.

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from footy.pipeline.discover import goals_still_due
-from footy.store import GOALS, VIDEOS, Stage, claim_goal, new_processing_status, release, selection
+from footy.store import GOALS, Stage, claim_goal, new_processing_status, release, selection
 from footy.store.discovery import due_goal_ids
 
 pytestmark = pytest.mark.integration
@@ -67,26 +67,3 @@ def test_goals_not_searched_yet_come_before_repeat_attempts(db):
 
     assert due_goal_ids(db, NOW) == ["c_new", "d_new", "a_searched_once", "b_searched_twice"]
     assert due_goal_ids(db, NOW, limit=2) == ["c_new", "d_new"]
-
-
-def test_a_goal_the_stage_before_still_works_on_is_left_to_its_own_hand_off(db):
-    from footy.store.backlog import waiting
-
-    for goal_id in ("downloading", "downloaded"):
-        _goal(db, goal_id, None)
-        db[VIDEOS].insert_one({"_id": f"{goal_id}:x:1", "goal_id": goal_id, "state": "stored"})
-    selection.select(db, Stage.DOWNLOAD, ["downloading", "downloaded"], "download-run", NOW)
-    selection.release(db, Stage.DOWNLOAD, "downloaded", "download-run")  # its instance ended
-    goals = ["downloading", "downloaded"]
-
-    # a filter run started by "downloaded"'s hand-off leaves "downloading" to its own
-    assert selection.unselected(db, Stage.FILTER, goals, NOW, upstream=Stage.DOWNLOAD) == [
-        "downloaded"]
-    assert selection.unselected(db, Stage.FILTER, goals, NOW) == goals  # no upstream given
-    assert waiting(db, "filter", NOW) == ["downloaded"]  # nor does the stage's watcher wake
-    # a download run that died holds the goal back for the hold only
-    assert selection.unselected(db, Stage.FILTER, goals, NOW + selection.HOLD,
-                                upstream=Stage.DOWNLOAD) == goals
-    # the goal's own filter mark still counts
-    selection.select(db, Stage.FILTER, ["downloaded"], "filter-run", NOW)
-    assert selection.unselected(db, Stage.FILTER, goals, NOW, upstream=Stage.DOWNLOAD) == []
