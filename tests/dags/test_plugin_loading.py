@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -28,3 +30,21 @@ def test_the_plugin_loader_executes_plugin_py_only():
     from_directory = {n: f for n, f in loaded.items() if f and Path(f).is_relative_to(PLUGINS)
                       and not n.startswith("footy_airflow")}
     assert from_directory == {"plugin": str(PLUGINS / "footy_airflow" / "plugin.py")}
+
+
+def test_loading_the_plugin_imports_the_task_code_that_task_processes_inherit():
+    # Run in a fresh interpreter: this test process may have imported them already.
+    probe = (
+        "import sys\n"
+        "from airflow._shared.plugins_manager.plugins_manager import "
+        "_load_plugins_from_plugin_directory\n"
+        f"_load_plugins_from_plugin_directory({str(PLUGINS)!r})\n"
+        "print(' '.join(m for m in ('cv2', 'yt_dlp', 'footy.pipeline.download',\n"
+        "    'footy.dedup.fingerprint', 'footy_airflow.tasks.filter') if m in sys.modules))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(PLUGINS), str(PLUGINS.parent / "include"), os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True,
+                         check=True, timeout=120).stdout.splitlines()[-1].split()  # warnings first
+    assert out == ["cv2", "yt_dlp", "footy.pipeline.download", "footy.dedup.fingerprint",
+                   "footy_airflow.tasks.filter"]
