@@ -19,17 +19,19 @@ def test_the_plugin_loader_executes_plugin_py_only():
     )
     from airflow.configuration import conf
 
-    before = set(sys.modules)
+    def executed_by_the_loader() -> dict[str, str]:
+        # the loader names a module after its file ("plugin", "app", "sensors", ...)
+        return {name: module.__file__ for name, module in list(sys.modules.items())
+                if getattr(module, "__file__", None) and not name.startswith("footy_airflow")
+                and Path(module.__file__).is_relative_to(PLUGINS)}  # fmt: skip
+
+    for name in executed_by_the_loader():  # left by an earlier load in this process
+        del sys.modules[name]
     plugins, errors = _load_plugins_from_plugin_directory(
         str(PLUGINS), ignore_file_syntax=conf.get("core", "dag_ignore_file_syntax"))
-    loaded = {name: getattr(sys.modules[name], "__file__", None)
-              for name in set(sys.modules) - before}  # fmt: skip
     assert errors == {}
     assert [p.name for p in plugins] == ["footy"]
-    # the loader names a module after its file ("plugin", "app", "sensors", ...)
-    from_directory = {n: f for n, f in loaded.items() if f and Path(f).is_relative_to(PLUGINS)
-                      and not n.startswith("footy_airflow")}
-    assert from_directory == {"plugin": str(PLUGINS / "footy_airflow" / "plugin.py")}
+    assert executed_by_the_loader() == {"plugin": str(PLUGINS / "footy_airflow" / "plugin.py")}
 
 
 def test_loading_the_plugin_imports_the_task_code_that_task_processes_inherit():
