@@ -12,6 +12,7 @@ import json
 from datetime import UTC, datetime
 
 from footy.store import connect, publications
+from footy.store.db import as_utc
 from footy.store.report import (
     api_requests_today,
     expired_fixtures,
@@ -57,9 +58,7 @@ def render(report: dict) -> str:
             if api.get("interval_s") else "")  # fmt: skip
     lines.append(f"api-football today: {api.get('used') or 0} requests used{left}{plan}")
     for name, window in sorted(report.get("source_windows", {}).items()):
-        reset = window["reset_at"]
-        if reset.tzinfo is None:
-            reset = reset.replace(tzinfo=UTC)
+        reset = as_utc(window["reset_at"])
         if reset > datetime.now(UTC):  # a past window says nothing about the current one
             lines.append(f"clip source {name}: {window['remaining']} of {window.get('limit')} "
                          f"requests left until {reset:%H:%M:%S} UTC")

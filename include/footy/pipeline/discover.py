@@ -20,7 +20,7 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo.database import Database
@@ -47,7 +47,7 @@ from footy.sources.query import QueryConfig
 from footy.sources.reddit_titles import possible_scores_after, same_team
 from footy.store import sources
 from footy.store.claims import Claim, claim_goal, release, unclaimed
-from footy.store.db import GOALS
+from footy.store.db import GOALS, as_utc
 from footy.store.discovery import (
     CANDIDATE,
     REJECTED,
@@ -181,10 +181,6 @@ class DiscoveryConfig:
         return QueryConfig(team_aliases=self.team_aliases).aliases_for(team_name)
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def goals_still_due(db: Database, goal_ids: list[str], now: datetime) -> list[str]:
     """Of the goals a sensor found due, those still due now and not being searched by
     another run: overlapping runs wake on the same goals, and a task mapped for a goal
@@ -204,7 +200,7 @@ def estimated_goal_time(goal: Mapping[str, Any], now: datetime) -> datetime:
     late (a delayed kick-off, a compressed replay) and polls lag: the debounce confirms a
     goal several polls after it happened.
     """
-    estimates = [_utc(goal[k]) for k in ("first_seen_after", "confirmed_at")
+    estimates = [as_utc(goal[k]) for k in ("first_seen_after", "confirmed_at")
                  if isinstance(goal.get(k), datetime)]
     kickoff, elapsed = goal.get("kickoff"), goal.get("elapsed")
     if isinstance(kickoff, datetime) and isinstance(elapsed, int):
@@ -212,7 +208,7 @@ def estimated_goal_time(goal: Mapping[str, Any], now: datetime) -> datetime:
         breaks = (HALF_TIME_BREAK if elapsed > 45 else timedelta()) + (
             EXTRA_TIME_BREAK if elapsed > 90 else timedelta()
         )
-        estimates.append(_utc(kickoff) + played + breaks)
+        estimates.append(as_utc(kickoff) + played + breaks)
     return min(estimates) if estimates else now
 
 
@@ -376,8 +372,8 @@ def _not_searchable(goal: Mapping[str, Any] | None, now: datetime, *, due_only: 
     if status.get("twitter_scraped") and not force:
         return "search window already ended (conf force=true searches again)"
     next_at = (status.get("search") or {}).get("next_at")
-    if due_only and next_at is not None and _utc(next_at) > now:
-        return f"next attempt not due until {_utc(next_at).isoformat()}"
+    if due_only and next_at is not None and as_utc(next_at) > now:
+        return f"next attempt not due until {as_utc(next_at).isoformat()}"
     return None
 
 
@@ -460,7 +456,7 @@ def _paused_reason(name: str, pause: dict[str, Any] | None) -> str:
     pause = pause or {}
     at = pause.get("at")
     error = (pause.get("error") or {}).get("type", "credentials rejected")
-    since = f" since {_utc(at).isoformat(timespec='seconds')}" if at else ""
+    since = f" since {as_utc(at).isoformat(timespec='seconds')}" if at else ""
     return (f"source {name} paused{since}: its credentials were rejected ({error}); "
             "change its connection to resume")
 
@@ -501,7 +497,7 @@ def window_spent(window: Mapping[str, Any] | None, attempt: int, now: datetime,
     """
     if not window or window.get("remaining") is None or window.get("reset_at") is None:
         return None
-    reset = _utc(window["reset_at"])
+    reset = as_utc(window["reset_at"])
     if reset <= now:
         return None
     keep = 0 if attempt <= 1 else math.ceil(reserve * int(window.get("limit") or 0))
@@ -516,8 +512,8 @@ def _search_all(db: Database, active: list[ClipSource], query: GoalQuery,
     for source in active:
         state = _source_state(search, source.name)
         until = state.get("rate_limited_until")
-        if isinstance(until, datetime) and _utc(until) > now:
-            outcome.waiting[source.name] = _utc(until)
+        if isinstance(until, datetime) and as_utc(until) > now:
+            outcome.waiting[source.name] = as_utc(until)
             continue
         until = window_spent(known.get(source.name), attempt, now, cfg.repeat_reserve)
         if until is not None:
@@ -568,7 +564,7 @@ def _attempt(db: Database, active: list[ClipSource], goal: dict[str, Any], claim
         raise
     per_source: dict[str, Any] = {}
     for name, limited in outcome.rate_limited.items():
-        until = max(_utc(limited.reset_at), now)
+        until = max(as_utc(limited.reset_at), now)
         per_source[f"{SEARCH}.sources.{name}.rate_limited_until"] = until
         per_source[f"{SEARCH}.sources.{name}.last_error"] = limited.as_record()
         log.warning("%s: %s rate limited until %s", label, name, until.isoformat())
@@ -643,7 +639,7 @@ def _nothing_answered(db: Database, goal: dict[str, Any], claim: Claim, outcome:
                           fields={**per_source, f"{SEARCH}.next_at": now + cfg.interval})
         return {**summary, "status": "error", "error": exc.as_record()}
     resets = {**outcome.waiting,
-              **{n: max(_utc(e.reset_at), now) for n, e in outcome.rate_limited.items()}}
+              **{n: max(as_utc(e.reset_at), now) for n, e in outcome.rate_limited.items()}}
     next_at = min(resets.values())
     fields = {**per_source, f"{SEARCH}.next_at": next_at, f"{SEARCH}.rate_limited_until": next_at}
     if outcome.rate_limited:
