@@ -73,3 +73,19 @@ def test_queued_work_nearest_a_kept_clip_runs_first(dagbag):
     # every task of a DAG shares its DAG's place: a run's first task is not ahead of its work
     for dag_id in EXPECTED:
         assert len({t.priority_weight for t in dagbag.dags[dag_id].tasks}) == 1, dag_id
+
+
+def test_no_task_unrolls_its_result_into_an_xcom_per_key(dagbag):
+    """Airflow infers ``multiple_outputs`` from a ``-> dict`` annotation and then writes every
+    key of the result as an XCom of its own: sixteen Execution API writes for one goal's
+    summary instead of one, and nothing reads them."""
+    unrolled = sorted(f"{dag.dag_id}.{t.task_id}" for dag in dagbag.dags.values()
+                      for t in dag.tasks if _multiple_outputs(t))  # fmt: skip
+    assert unrolled == []
+
+
+def _multiple_outputs(task) -> bool:
+    if hasattr(task, "partial_kwargs"):  # a mapped task
+        return bool(task.partial_kwargs.get("multiple_outputs")
+                    or getattr(task, "multiple_outputs", False))
+    return bool(getattr(task, "multiple_outputs", False))

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 RETENTION_VARIABLE = "footy_retention_days"
 
 
-@task
+@task(multiple_outputs=False)
 def remove_expired(params: dict[str, Any] | None = None) -> dict[str, Any]:
     """Remove fixtures (with goals, clips, claims, objects) past the retention period."""
     dry_run = bool((params or {}).get("dry_run"))

@@ -19,7 +19,7 @@ from footy_airflow.assets import CLIP_CANDIDATES, HANDOFFS, SEARCHES_PENDING, ha
 from footy_airflow.connections import enabled_sources, json_variable
 from footy_airflow.mongo import footy_db
 from footy_airflow.params import requested_goal_ids
-from footy_airflow.ui.links import name_goal_instance
+from footy_airflow.ui.links import name_goal_instance, records_goal
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,8 @@ def goals_to_search(context: Any, found: list[Any] | None = None) -> list[str]:
     return still_due
 
 
-@task(map_index_template="{{ goal_label }}")
+@task(map_index_template="{{ goal_label }}", multiple_outputs=False)
+@records_goal
 def search_goal(
     goal_id: str, final: bool = False, params: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -59,7 +60,7 @@ def search_goal(
     params = params or {}
     context = get_current_context()
     db = footy_db()
-    name_goal_instance(context, goal_id, goal_label(db, goal_id))
+    name_goal_instance(context, goal_label(db, goal_id))
     manual = bool(requested_goal_ids(params)) or final
     ti = context["ti"]
     owner = f"{ti.dag_id}/{ti.run_id}/{ti.map_index}"
@@ -86,7 +87,7 @@ def search_goal(
 
 # After every search, when at least one searched: one goal's failure must not hide the
 # others' results, and a run whose goals were all skipped starts no process to say so.
-@task(outlets=[HANDOFFS], trigger_rule="all_done_min_one_success")
+@task(outlets=[HANDOFFS], trigger_rule="all_done_min_one_success", multiple_outputs=False)
 def announce_search_results(
     results: list[dict[str, Any]] | None, chosen: list[str] | None = None
 ) -> dict[str, Any]:

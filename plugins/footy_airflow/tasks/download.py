@@ -17,7 +17,7 @@ from footy_airflow.assets import STORED_CLIPS
 from footy_airflow.mongo import footy_db
 from footy_airflow.params import requested_goal_ids
 from footy_airflow.storage import clip_storage
-from footy_airflow.ui.links import name_goal_instance
+from footy_airflow.ui.links import name_goal_instance, records_goal
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +58,14 @@ def select_goals(params: dict[str, Any] | None = None, run_id: str | None = None
 
 
 @task(map_index_template="{{ goal_label }}", pool=DOWNLOAD_POOL, queue=DOWNLOAD_QUEUE,
-      execution_timeout=timedelta(minutes=30))
+      execution_timeout=timedelta(minutes=30), multiple_outputs=False)
+@records_goal
 def download_goal(
     goal_id: str, run_id: str | None = None, params: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Download one goal's due clips (a few at a time); failed clips never fail the task."""
     context = get_current_context()
-    name_goal_instance(context, goal_id, goal_id)  # the label comes with the summary
+    name_goal_instance(context, goal_id)  # the label comes with the summary
     owner = f"{run_id or 'manual'}@{socket.gethostname()}"
     db = footy_db()
     try:

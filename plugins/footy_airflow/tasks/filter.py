@@ -19,7 +19,7 @@ from footy_airflow.connections import json_variable
 from footy_airflow.mongo import footy_db
 from footy_airflow.params import requested_goal_ids
 from footy_airflow.storage import clip_storage
-from footy_airflow.ui.links import name_goal_instance
+from footy_airflow.ui.links import name_goal_instance, records_goal
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,9 @@ def collect_goals(params: dict[str, Any] | None = None, run_id: str | None = Non
     return goals_to_filter({"params": params, "run_id": run_id})
 
 
-@task(map_index_template="{{ goal_label }}", execution_timeout=timedelta(minutes=15))
+@task(map_index_template="{{ goal_label }}", execution_timeout=timedelta(minutes=15),
+      multiple_outputs=False)
+@records_goal
 def filter_goal(goal_id: str, run_id: str | None = None) -> dict[str, Any]:
     """One filtering run for one goal; skipped, with the reason in its log, when there is
     nothing to do or another run holds the goal."""
@@ -73,7 +75,7 @@ def filter_goal(goal_id: str, run_id: str | None = None) -> dict[str, Any]:
 
 def _filter_goal(db: Any, context: Any, goal_id: str, run_id: str | None) -> dict[str, Any]:
     label = goal_label(db, goal_id)
-    name_goal_instance(context, goal_id, label)
+    name_goal_instance(context, label)
     if not filter_stage.has_work(db, goal_id):
         raise AirflowSkipException(f"{label}: nothing to filter")
     owner = f"{run_id or 'manual'}@{socket.gethostname()}"

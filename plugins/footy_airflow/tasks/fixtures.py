@@ -53,7 +53,7 @@ def days_to_ingest(params: dict[str, Any] | None = None) -> list[str]:
     return [(first + timedelta(days=n)).isoformat() for n in range(window + 1)]
 
 
-@task(map_index_template="{{ day }}")
+@task(map_index_template="{{ day }}", multiple_outputs=False)
 def ingest_day(day: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
     """Fixtures of one day into their buckets. Conf overrides the tracked leagues/teams."""
     params = params or {}
@@ -66,7 +66,7 @@ def ingest_day(day: str, params: dict[str, Any] | None = None) -> dict[str, Any]
     return summary
 
 
-@task
+@task(multiple_outputs=False)
 def refresh_staging_fixtures() -> dict[str, Any]:
     """Listed fixtures not asked about for 15 minutes: moved kick-offs, postponements."""
     summary = fixture_stage.refresh_staging(footy_db(), api_football_client(), _now(),
@@ -80,7 +80,7 @@ def refresh_staging_fixtures() -> dict[str, Any]:
     return summary
 
 
-@task
+@task(multiple_outputs=False)
 def advance_buckets() -> dict[str, list[int]]:
     lead = timedelta(minutes=float(json_variable(LEAD_VARIABLE, DEFAULT_LEAD_MINUTES)))
     moved = fixture_stage.advance(footy_db(), _now(), lead=lead)
@@ -121,7 +121,7 @@ def fixtures_to_process(context: Any, found: list[Any] | None = None) -> list[in
     return [int(f) for f in fixture_ids]
 
 
-@task(map_index_template="{{ fixture_label }}")
+@task(map_index_template="{{ fixture_label }}", multiple_outputs=False)
 def process_fixture(fixture_id: int, params: dict[str, Any] | None = None) -> dict[str, Any]:
     """Upsert one fixture's confirmed goals and withdraw disallowed ones; in a manual run, the
     goals of the conf's ``goal_events`` as given (the seed's manual run, no debounce)."""
@@ -139,7 +139,7 @@ def process_fixture(fixture_id: int, params: dict[str, Any] | None = None) -> di
     return result
 
 
-@task(outlets=[HANDOFFS], trigger_rule="none_failed_min_one_success")
+@task(outlets=[HANDOFFS], trigger_rule="none_failed_min_one_success", multiple_outputs=False)
 def announce_goals(results: list[dict[str, Any]] | None) -> dict[str, list[str]]:
     """New goals to scrape_twitter, withdrawn ones to filter_videos (which removes their
     stored clips right away): each event only when it has goals."""

@@ -20,7 +20,7 @@ from footy_airflow.connections import apprise_urls, json_variable
 from footy_airflow.mongo import footy_db
 from footy_airflow.params import requested_goal_ids
 from footy_airflow.storage import clip_storage
-from footy_airflow.ui.links import name_goal_instance
+from footy_airflow.ui.links import name_goal_instance, records_goal
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +52,15 @@ def goals_to_publish(params: dict[str, Any] | None = None,
     return goal_ids
 
 
-@task(map_index_template="{{ goal_label }}")
+@task(map_index_template="{{ goal_label }}", multiple_outputs=False)
+@records_goal
 def publish_goal(goal_id: str, run_id: str | None = None) -> dict[str, Any]:
     """Publish one goal's keepers (or its correction) to the channels that take it; each
     (clip, channel) once, whatever reruns. Fails, after recording why, when a channel kept
     refusing: the next run tries that send again."""
     context = get_current_context()
     db = footy_db()
-    name_goal_instance(context, goal_id, goal_label(db, goal_id))
+    name_goal_instance(context, goal_label(db, goal_id))
     cfg = _config()
     urls: dict[str, list[str]] = {}
 

@@ -13,6 +13,7 @@ import pytest
 
 from footy.storage import LocalClipStorage, clip_key
 from footy.store import CLAIMS, GOALS, VIDEOS, new_processing_status
+from footy_airflow.ui.links import GoalPageLink, goal_page_path
 from footy_testbed import clipgen
 
 pytestmark = pytest.mark.integration
@@ -86,6 +87,8 @@ def test_filter_videos_dag(dags, db, storage, clips, short_sensor_timeouts):
     mapped = {ti.rendered_map_index: ti.state for ti in run.get_task_instances()
               if ti.task_id == "filter_goal"}  # fmt: skip
     assert mapped == {label: "success" for label in LABELS.values()}
+    # Each finished instance's "Goal page" link finds its goal in the instance's summary.
+    assert _goal_links(run) == {label: goal_page_path(g) for g, label in LABELS.items()}
     assert tis["announce_kept_clips"].state == "success"
     states = {d["_id"]: (d["state"], d.get("duplicate_of")) for d in db[VIDEOS].find()}
     assert states == {
@@ -117,7 +120,15 @@ def test_filter_videos_dag(dags, db, storage, clips, short_sensor_timeouts):
     assert {ti.rendered_map_index: ti.state for ti in manual.get_task_instances()
             if ti.task_id == "filter_goal"} == {LABELS[KEEP]: "skipped",
                                                 LABELS[WITHDRAWN]: "skipped"}  # fmt: skip
+    # A skipped instance has no summary: it recorded its goal on the way out.
+    assert _goal_links(manual) == {LABELS[g]: goal_page_path(g) for g in (KEEP, WITHDRAWN)}
     assert _snapshot(db, storage) == before
+
+
+def _goal_links(run) -> dict[str, str]:
+    """Each filter_goal instance's "Goal page" link, as the API server computes it."""
+    return {ti.rendered_map_index: GoalPageLink().get_link(None, ti_key=ti.key)
+            for ti in run.get_task_instances() if ti.task_id == "filter_goal"}
 
 
 def test_bad_manual_conf_is_refused(dags):
