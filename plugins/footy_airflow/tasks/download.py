@@ -75,7 +75,7 @@ def download_goal(
         )  # fmt: skip
     finally:
         selection.release(db, Stage.DOWNLOAD, goal_id, run_id or "")
-    context["goal_label"] = summary["label"]  # type: ignore[typeddict-unknown-key]
+    name_goal_instance(context, summary["label"])
     if summary.get("skipped"):
         raise AirflowSkipException(f"{summary['label']}: {summary['skipped']}")
     log.info("%s: stored %d, failed %d, retry later %d, downloads finished: %s",
